@@ -1,0 +1,1 @@
+"""Platform collectors. Each module holds one collector and its pydantic config model."""
