@@ -1,0 +1,42 @@
+# secmon — run `make help` for the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.secmon-installed
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(STAMP) ## Create .venv and install secmon with its test extras
+
+services: ## Install Prometheus/Alertmanager (Debian) and start PostgreSQL/Redis if stopped
+	@scripts/ensure-services.sh
+
+run: venv ## Start the demo: fake platforms, exporter, bridge, Prometheus, Alertmanager
+	$(PY) scripts/run_demo.py
+
+test: venv services ## Install what the tests need and run the whole suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff (lint + format check) and mypy strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+rules: venv ## Recompile rules/ into prometheus/rules/secmon-detections.yml
+	$(VENV)/bin/secmon-exporter rules compile rules/ -o prometheus/rules/secmon-detections.yml
+
+clean: ## Remove the virtualenv, caches and demo state
+	rm -rf $(VENV) .run .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+.PHONY: help venv services run test lint rules clean
