@@ -25,7 +25,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, None]:
     outcome = yield
-    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    report: pytest.TestReport = outcome.get_result()
     if report.failed:
         for process in _REGISTERED:
             report.sections.append((f"{process.name} output ({process.log_path})", process.tail()))
