@@ -1,0 +1,85 @@
+"""The exporter's HTTP face: ``/metrics``, ``/-/healthy``, ``/-/ready`` and a small index.
+
+``/metrics`` renders the exporter's own :class:`~prometheus_client.CollectorRegistry` (never the
+global one, so nothing imported by accident leaks in). Rendering only reads snapshots, but it is
+still CPU work, so it runs in the default executor to keep the event loop (and the pollers)
+responsive on large estates. The ``Accept`` header picks the text or OpenMetrics format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+
+from exporter.runtime import CollectorState, Runtime
+
+REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
+RUNTIME_KEY = web.AppKey("runtime", Runtime)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    registry = request.app[REGISTRY_KEY]
+    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    body = await asyncio.get_running_loop().run_in_executor(None, encoder, registry)
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+async def healthy(request: web.Request) -> web.Response:
+    return web.Response(text="OK\n")
+
+
+async def ready(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME_KEY]
+    if runtime.ready:
+        return web.Response(text="OK\n")
+    waiting = ", ".join(s.name for s in runtime.states if s.attempts == 0)
+    return web.Response(status=503, text=f"waiting for first poll of: {waiting}\n")
+
+
+def _status(state: CollectorState) -> str:
+    if state.attempts == 0:
+        return "pending"
+    return "down" if state.consecutive_failures else "up"
+
+
+async def index(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME_KEY]
+    rows = "".join(
+        f"<li>{html.escape(s.name)} ({html.escape(s.scheduled.type)}): {_status(s)}</li>"
+        for s in runtime.states
+    )
+    body = (
+        "<!doctype html><html><head><title>secmon exporter</title></head><body>"
+        "<h1>secmon exporter</h1>"
+        '<p><a href="metrics">/metrics</a> · <a href="-/healthy">/-/healthy</a> · '
+        '<a href="-/ready">/-/ready</a></p>'
+        f"<h2>Collectors</h2><ul>{rows or '<li>none configured</li>'}</ul></body></html>"
+    )
+    return web.Response(text=body, content_type="text/html")
+
+
+async def _run_collectors(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME_KEY]
+    await runtime.start()
+    yield
+    await runtime.stop()
+
+
+def create_app(*, runtime: Runtime, registry: CollectorRegistry) -> web.Application:
+    """The aiohttp application; it starts the collectors' polling and stops it on shutdown."""
+    app = web.Application()
+    app[REGISTRY_KEY] = registry
+    app[RUNTIME_KEY] = runtime
+    app.cleanup_ctx.append(_run_collectors)
+    app.router.add_get("/", index)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/-/healthy", healthy)
+    app.router.add_get("/-/ready", ready)
+    return app
