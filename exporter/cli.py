@@ -44,7 +44,7 @@ async def serve(config: ExporterConfig, listen: str) -> int:
         print(f"invalid rules:\n{exc}", file=sys.stderr)
         return 2
     # ``*_created`` series double every counter for no benefit on a scrape target like this one.
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
     registry = CollectorRegistry(auto_describe=True)
     registry.register(detection)
     runtime = build_runtime(config, registry, detection)

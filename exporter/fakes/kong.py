@@ -14,7 +14,7 @@ Control API (JSON, under ``/__fake__/``; never authenticated)::
                {"status": 500, "count": 2}                 HTTP error (optional "retry_after")
                {"mode": "slow", "delay": 3, "count": 1}    answer after a delay
                {"mode": "malformed"}                       body that is not JSON
-               {"mode": "drop_field", "field": "configuration"}
+               {"mode": "drop_field", "field": "configuration.admin_listen"}
     DELETE /__fake__/fail              clear the queue
     GET    /__fake__/requests          requests seen: [{"path", "token_sent", "token_ok"}]
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import hmac
 import ipaddress
 import uuid
@@ -61,6 +62,11 @@ SCENARIOS: dict[str, KongState] = {
     "secure": KongState(admin_listen=list(_SECURE_ADMIN)),
     "disabled": KongState(admin_listen=["off"]),
 }
+
+
+def scenario(name: str) -> KongState:
+    """A fresh, independent copy of a preset (presets hold mutable lists)."""
+    return copy.deepcopy(SCENARIOS[name])
 
 
 @dataclass
@@ -152,7 +158,11 @@ async def _admin(request: web.Request, document: dict[str, Any]) -> web.Response
                 text='{"version": "3.6.1", "configuration": ', content_type="application/json"
             )
         elif failure.mode == "drop_field":
-            document.pop(failure.field, None)
+            *parents, leaf = failure.field.split(".")  # "configuration.admin_listen" works too
+            target = document
+            for part in parents:
+                target = target.get(part, {})
+            target.pop(leaf, None)
         else:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else None
             return web.json_response(
@@ -189,7 +199,7 @@ async def set_scenario(request: web.Request) -> web.Response:
     if name not in SCENARIOS:
         return web.json_response({"error": f"scenarios: {sorted(SCENARIOS)}"}, status=404)
     fake = request.app[FAKE_KEY]
-    fake.state = replace(SCENARIOS[name], token=fake.state.token)
+    fake.state = replace(scenario(name), token=fake.state.token)
     return web.json_response(asdict(fake.state))
 
 
@@ -235,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     host = host.strip("[]")
     if not (host == "localhost" or ipaddress.ip_address(host).is_loopback):
         parser.error("the fake only binds loopback addresses; it *reports* other listeners")
-    state = replace(SCENARIOS[args.scenario], token=args.token)
+    state = replace(scenario(args.scenario), token=args.token)
     print(f"fake Kong Admin API ({args.scenario}) on http://{args.listen}/", flush=True)
     web.run_app(create_app(state), host=host, port=int(port), print=None)
 
