@@ -5,6 +5,7 @@ renders ``secmon_rule_*`` metrics; ``compile_rules`` turns the same rules into P
 alerting rules that fire on those metrics.
 """
 
+from exporter.detection.compiler import alert_name, compile_rules, compile_rules_yaml
 from exporter.detection.engine import Engine
 from exporter.detection.loader import load_rules
 from exporter.detection.model import Rule, RuleLoadError, RuleProblem, RuleSet
@@ -17,5 +18,8 @@ __all__ = [
     "RuleLoadError",
     "RuleProblem",
     "RuleSet",
+    "alert_name",
+    "compile_rules",
+    "compile_rules_yaml",
     "load_rules",
 ]
