@@ -149,3 +149,28 @@ async def test_serve_refuses_invalid_config(tmp_path: Path) -> None:
     code, _, err = await run("serve", "--config", str(path))
     assert code == 2
     assert "collectors[0].admin_url: Field required" in err
+
+
+async def test_rules_check_and_compile(tmp_path: Path) -> None:
+    code, out, _ = await run("rules", "check", str(REPO / "rules" / "kong"))
+    assert code == 0, out
+    output = tmp_path / "alerts.yml"
+    code, _, err = await run("rules", "compile", str(REPO / "rules" / "kong"), "-o", str(output))
+    assert code == 0, err
+    assert 'secmon_rule_violation{rule_id="kong_http_admin_api"}' in output.read_text()
+
+
+async def test_rules_check_rejects_a_broken_rule(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("rule_id: x\nseverity: apocalyptic\n")
+    code, out, err = await run("rules", "check", str(tmp_path))
+    assert code != 0
+    assert "broken.yaml" in out + err
+
+
+async def test_serve_refuses_broken_rules(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("rule_id: x\nseverity: apocalyptic\n")
+    config = tmp_path / "exporter.yml"
+    config.write_text(f"rules: {{paths: ['{tmp_path}']}}\n")
+    code, _, err = await run("serve", "--config", str(config))
+    assert code == 2
+    assert "invalid rules" in err
