@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from exporter.collectors.kong import Listener, parse_listener
 
@@ -47,3 +51,21 @@ def test_flags_kept_in_order_and_ipv6_endpoint_bracketed() -> None:
     listener = parse_listener("[::]:8444 http2 ssl reuseport backlog=16384")
     assert listener == Listener("::", 8444, ("http2", "ssl", "reuseport", "backlog=16384"))
     assert listener.host_port == "[::]:8444"
+
+
+_FLAGS = st.lists(st.sampled_from(["ssl", "http2", "reuseport", "backlog=16384", "deferred"]))
+
+
+@given(ip=st.ip_addresses(), port=st.integers(1, 65535), flags=_FLAGS)
+def test_any_address_round_trips(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int, flags: list[str]
+) -> None:
+    host = f"[{ip}]" if ip.version == 6 else str(ip)
+    listener = parse_listener(" ".join([f"{host}:{port}", *flags]))
+    assert listener is not None
+    assert ipaddress.ip_address(listener.address) == ip
+    assert (listener.port, listener.flags) == (port, tuple(flags))
+    assert listener.protocol == ("https" if "ssl" in flags else "http")
+    assert listener.host_port == f"{host}:{port}"
+    mapped = getattr(ip, "ipv4_mapped", None)
+    assert listener.network_reachable is not (ip.is_loopback or bool(mapped and mapped.is_loopback))
