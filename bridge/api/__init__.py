@@ -1,0 +1,1 @@
+"""The bridge's HTTP API under ``/api/v1/`` (bearer token from ``api_token``)."""

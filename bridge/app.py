@@ -1,0 +1,95 @@
+"""The aiohttp application: routes, and the cleanup contexts that own store and Redis.
+
+``create_app`` builds everything from the config and touches nothing outside the process; the
+store is opened (and migrated) when the app starts and closed when it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bridge.api.alerts import list_alerts
+from bridge.auth import api_authenticator, webhook_authenticator
+from bridge.config import BridgeConfig
+from bridge.keys import API_AUTH, CONFIG, METRICS, PIPELINE, REDIS, STORE, WEBHOOK_AUTH
+from bridge.metrics import BridgeMetrics
+from bridge.netaddr import redact_url
+from bridge.ops import healthy, metrics, probe_store_forever, ready
+from bridge.pipeline import build_pipeline
+from bridge.receiver import receive_alertmanager
+from bridge.store import StoreError, open_store
+
+logger = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """A dependency the bridge needs could not be reached at start; the message says which."""
+
+
+def create_app(config: BridgeConfig) -> web.Application:
+    pipeline = build_pipeline(config)
+    # Requests larger than this are refused by the receiver with a 413 before aiohttp's own
+    # limit applies; keep aiohttp's limit in step for any other handler reading bodies.
+    app = web.Application(client_max_size=config.max_body_bytes)
+    app[CONFIG] = config
+    app[METRICS] = BridgeMetrics(pipeline.names)
+    app[PIPELINE] = pipeline
+    app[WEBHOOK_AUTH] = webhook_authenticator(config)
+    app[API_AUTH] = api_authenticator(config)
+    app.cleanup_ctx.append(store_context)
+    app.cleanup_ctx.append(redis_context)
+    app.router.add_get("/-/healthy", healthy)
+    app.router.add_get("/-/ready", ready)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_post("/api/v1/alertmanager", receive_alertmanager)
+    app.router.add_get("/api/v1/alerts", list_alerts)
+    return app
+
+
+async def store_context(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    url = config.database_url.get_secret_value()
+    try:
+        store = await open_store(url, config.store)
+    except StoreError as exc:
+        raise StartupError(f"alert store {redact_url(url)}: {exc}") from exc
+    app[STORE] = store
+    app[METRICS].store_up.set(1)
+    logger.info("alert store ready: %s", redact_url(url))
+    probe = asyncio.create_task(probe_store_forever(app, config.store.probe_interval_seconds))
+    try:
+        yield
+    finally:
+        probe.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await probe
+        await store.close()
+
+
+async def redis_context(app: web.Application) -> AsyncIterator[None]:
+    """Connect to Redis when configured; shared state for several replicas lives there."""
+    config = app[CONFIG]
+    if config.redis_url is None:
+        app[REDIS] = None
+        yield
+        return
+    url = config.redis_url.get_secret_value()
+    client: Redis = Redis.from_url(url, socket_timeout=config.store.timeout_seconds)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        await client.aclose()
+        raise StartupError(f"Redis {redact_url(url)}: {type(exc).__name__}: {exc}") from exc
+    app[REDIS] = client
+    logger.info("redis ready: %s", redact_url(url))
+    try:
+        yield
+    finally:
+        await client.aclose()

@@ -1,0 +1,173 @@
+"""The alert store interface every backend implements, and the records that cross it.
+
+The receiver hands the store a :class:`Delivery` (one Alertmanager POST) and gets back one
+:class:`ReceiptResult` per alert, telling the pipeline what changed. Idempotency lives here:
+an alert is *received* once per (fingerprint, startsAt, status) and an alert *instance* exists
+once per (fingerprint, startsAt), so re-sent groups and HA duplicates change only counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+AlertStatus = Literal["firing", "resolved"]
+ALERT_STATUSES: tuple[AlertStatus, ...] = ("firing", "resolved")
+
+
+class StoreError(Exception):
+    """The store failed; the message is safe to log (no DSN, no password)."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or cannot write right now; callers answer 503 and retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingAlert:
+    """One alert as Alertmanager delivered it, plus the columns derived from its labels."""
+
+    fingerprint: str
+    status: AlertStatus
+    starts_at: datetime
+    ends_at: datetime | None
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    generator_url: str = ""
+
+    @property
+    def receipt_key(self) -> tuple[str, datetime, AlertStatus]:
+        return self.fingerprint, self.starts_at, self.status
+
+    @property
+    def instance_key(self) -> tuple[str, datetime]:
+        return self.fingerprint, self.starts_at
+
+    # Label and annotation names are the contract compiled rules attach (design card).
+    @property
+    def rule_id(self) -> str | None:
+        return self.labels.get("rule_id")
+
+    @property
+    def alertname(self) -> str | None:
+        return self.labels.get("alertname")
+
+    @property
+    def severity(self) -> str | None:
+        return self.labels.get("severity")
+
+    @property
+    def category(self) -> str | None:
+        return self.labels.get("category")
+
+    @property
+    def asset_id(self) -> str | None:
+        return self.labels.get("asset")
+
+    @property
+    def environment(self) -> str | None:
+        return self.labels.get("environment")
+
+    @property
+    def title(self) -> str | None:
+        return self.annotations.get("title") or self.alertname
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One webhook POST: the raw body (kept verbatim, unknown fields included) and its alerts."""
+
+    body: str
+    sha256: str
+    group_key: str
+    receiver: str
+    status: AlertStatus
+    truncated_alerts: int
+    received_at: datetime
+    alerts: Sequence[IncomingAlert]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptResult:
+    """What recording one alert of a delivery did.
+
+    ``duplicate``: this (fingerprint, startsAt, status) had been received before (or earlier
+    in the same delivery); nothing but a counter changed. ``created``: a new alert instance.
+    ``resolved``: this receipt moved the instance to resolved (or created it resolved).
+    """
+
+    alert: IncomingAlert
+    instance_id: int
+    duplicate: bool
+    created: bool
+    resolved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """An alert instance as the API shows it."""
+
+    id: int
+    fingerprint: str
+    rule_id: str | None
+    alertname: str | None
+    title: str | None
+    severity: str | None
+    category: str | None
+    status: AlertStatus
+    asset_id: str | None
+    environment: str | None
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    generator_url: str
+    starts_at: datetime
+    ends_at: datetime | None
+    occurrence_count: int
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    """Filters for listing alerts, newest first; ``before_id`` continues a previous page."""
+
+    status: AlertStatus | None = None
+    severity: str | None = None
+    rule_id: str | None = None
+    before_id: int | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    alerts: Sequence[StoredAlert]
+    # The id to pass as ``before_id`` for the next page; None on the last page.
+    next_before_id: int | None
+
+
+class AlertStore(Protocol):
+    """Alert history. Every method raises :class:`StoreUnavailable` for temporary trouble."""
+
+    async def record_delivery(self, delivery: Delivery) -> list[ReceiptResult]:
+        """Durably store the raw payload and every alert in one transaction.
+
+        Returns one result per ``delivery.alerts`` entry, in order. Once this returns, the
+        data is committed; if it raises, nothing of the delivery may be assumed stored.
+        """
+        ...
+
+    async def list_alerts(self, query: AlertQuery) -> AlertPage:
+        """Alert instances matching ``query``, newest first."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the store answers a query right now."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and threads; the store is unusable afterwards."""
+        ...

@@ -1,0 +1,161 @@
+"""The PostgreSQL store (asyncpg pool), for production and for several bridge replicas.
+
+Rows are written in (fingerprint, startsAt, status) order, so concurrent deliveries that
+overlap (HA Alertmanagers, group re-sends) take row locks in the same order and cannot deadlock
+each other. Every call is bounded by the configured timeout; connection trouble of any kind
+becomes :class:`~bridge.store.base.StoreUnavailable`, which the receiver turns into a 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+
+from bridge.store import postgres_sql as sql
+from bridge.store.base import (
+    AlertPage,
+    AlertQuery,
+    Delivery,
+    ReceiptResult,
+    StoreError,
+    StoreUnavailable,
+)
+from bridge.store.migrate import load_migrations, pending
+from bridge.store.postgres_rows import delivery_arguments, receipt_results, stored_alert
+
+T = TypeVar("T")
+
+# Errors that mean "not now" rather than "never": the network, the server going away or
+# refusing connections, resource exhaustion, and serialization/deadlock rollbacks.
+_TEMPORARY: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.TransactionRollbackError,
+)
+
+
+async def _init_connection(connection: Any) -> None:
+    await connection.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
+
+
+class PostgresStore:
+    """:class:`~bridge.store.base.AlertStore` on PostgreSQL."""
+
+    def __init__(self, pool: Any, *, timeout: float) -> None:
+        self._pool = pool
+        self._timeout = timeout
+
+    @classmethod
+    async def open(
+        cls, url: str, *, timeout_seconds: float = 5.0, min_size: int = 1, max_size: int = 10
+    ) -> PostgresStore:
+        """Connect a pool and apply pending migrations; raises StoreError on failure."""
+        try:
+            pool = await asyncpg.create_pool(
+                url,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=timeout_seconds,
+                command_timeout=timeout_seconds,
+                init=_init_connection,
+            )
+        except (*_TEMPORARY, asyncpg.PostgresError) as exc:
+            # The DSN may carry a password: say what failed, never where to.
+            raise StoreError(f"cannot connect to PostgreSQL: {type(exc).__name__}: {exc}") from exc
+        store = cls(pool, timeout=timeout_seconds)
+        try:
+            await store._guard(store._migrate())
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def _migrate(self) -> None:
+        migrations = load_migrations("postgres")
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", sql.SCHEMA_LOCK_KEY)
+            await connection.execute(sql.CREATE_SCHEMA_MIGRATIONS)
+            applied = await connection.fetchval(sql.SELECT_SCHEMA_VERSION)
+            try:
+                todo = pending(migrations, applied)
+            except ValueError as exc:
+                raise StoreError(str(exc)) from None
+            for migration in todo:
+                async with connection.transaction():  # a savepoint per migration
+                    await connection.execute(migration.sql)
+                    await connection.execute(
+                        sql.INSERT_SCHEMA_VERSION, migration.version, migration.name
+                    )
+
+    async def _guard(self, operation: Awaitable[T]) -> T:
+        try:
+            return await asyncio.wait_for(operation, timeout=self._timeout * 2)
+        except _TEMPORARY as exc:
+            raise StoreUnavailable(f"PostgreSQL unavailable: {type(exc).__name__}: {exc}") from exc
+        except asyncpg.PostgresError as exc:
+            raise StoreError(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc
+
+    async def _with_connection(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        async def run() -> T:
+            async with self._pool.acquire(timeout=self._timeout) as connection:
+                return await fn(connection)
+
+        return await self._guard(run())
+
+    async def record_delivery(self, delivery: Delivery) -> list[ReceiptResult]:
+        arguments = delivery_arguments(delivery)
+
+        async def run(connection: Any) -> list[ReceiptResult]:
+            rows = await connection.fetch(sql.RECORD_DELIVERY, *arguments)
+            return receipt_results(delivery, rows)
+
+        return await self._with_connection(run)
+
+    async def list_alerts(self, query: AlertQuery) -> AlertPage:
+        clauses: list[str] = []
+        params: list[Any] = []
+        filters = {"status": query.status, "severity": query.severity, "rule_id": query.rule_id}
+        for column, value in filters.items():
+            if value is not None:
+                params.append(value)
+                clauses.append(f"{column} = ${len(params)}")
+        if query.before_id is not None:
+            params.append(query.before_id)
+            clauses.append(f"id < ${len(params)}")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        params.append(query.limit + 1)
+        # Column names are the fixed strings above; values are always bind parameters.
+        statement = (
+            f"SELECT {sql.COLUMNS} FROM alert_instances {where} "  # noqa: S608
+            f"ORDER BY id DESC LIMIT ${len(params)}"
+        )
+
+        async def run(connection: Any) -> AlertPage:
+            rows = await connection.fetch(statement, *params)
+            alerts = [stored_alert(row) for row in rows[: query.limit]]
+            next_before = alerts[-1].id if len(rows) > query.limit else None
+            return AlertPage(alerts=alerts, next_before_id=next_before)
+
+        return await self._with_connection(run)
+
+    async def ping(self) -> None:
+        async def run(connection: Any) -> None:
+            await connection.fetchval(sql.SELECT_SCHEMA_VERSION)
+
+        await self._with_connection(run)
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self._pool.close(), timeout=self._timeout)
+        except _TEMPORARY:
+            self._pool.terminate()

@@ -1,0 +1,79 @@
+"""SQL for the PostgreSQL store.
+
+A delivery is recorded by one statement (data-modifying CTEs over ``unnest``ed arrays): one
+network round trip and one implicit transaction per webhook, however many alerts it carries.
+``xmax = 0`` in ``RETURNING`` tells a freshly inserted row from one updated by ``ON CONFLICT``
+(an updated row carries the updating transaction's id in ``xmax``).
+"""
+
+from __future__ import annotations
+
+SCHEMA_LOCK_KEY = 0x5EC_B21D6E  # pg_advisory_xact_lock key: replicas migrate one at a time
+
+CREATE_SCHEMA_MIGRATIONS = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)"""
+SELECT_SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM schema_migrations"
+INSERT_SCHEMA_VERSION = "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)"
+
+# $1-$8: the payload ($7 is the raw body as text: the jsonb codec must not re-encode it).
+# $9-$12: distinct receipts (fingerprint, starts_at, status, multiplicity).
+# $13-$27: distinct instances, each carrying the receipt status that would create or change it.
+RECORD_DELIVERY = """
+WITH payload AS (
+    INSERT INTO webhook_payloads AS p (sha256, group_key, receiver, status, truncated_alerts,
+                                       alert_count, payload, received_at, last_received_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $8)
+    ON CONFLICT (sha256) DO UPDATE SET received_count = p.received_count + 1,
+                                       last_received_at = EXCLUDED.last_received_at
+    RETURNING p.id
+), receipts AS (
+    INSERT INTO alert_receipts AS r (fingerprint, starts_at, status, received_count, payload_id,
+                                     first_received_at, last_received_at)
+    SELECT t.fingerprint, t.starts_at, t.status, t.n, (SELECT id FROM payload), $8, $8
+    FROM unnest($9::text[], $10::timestamptz[], $11::text[], $12::int[])
+         AS t (fingerprint, starts_at, status, n)
+    ON CONFLICT (fingerprint, starts_at, status) DO UPDATE
+        SET received_count = r.received_count + EXCLUDED.received_count,
+            last_received_at = EXCLUDED.last_received_at
+    RETURNING r.fingerprint, r.starts_at, r.status, (r.xmax = 0) AS inserted
+), instances AS (
+    INSERT INTO alert_instances AS a (fingerprint, starts_at, status, ends_at, resolved_at,
+                                      rule_id, alertname, title, severity, category, asset_id,
+                                      environment, labels, annotations, generator_url,
+                                      created_at, updated_at)
+    SELECT i.fingerprint, i.starts_at, i.status, i.ends_at, i.resolved_at, i.rule_id,
+           i.alertname, i.title, i.severity, i.category, i.asset_id, i.environment,
+           i.labels::jsonb, i.annotations::jsonb, i.generator_url, $8, $8
+    FROM unnest($13::text[], $14::timestamptz[], $15::text[], $16::timestamptz[],
+                $17::timestamptz[], $18::text[], $19::text[], $20::text[], $21::text[],
+                $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[])
+         AS i (fingerprint, starts_at, status, ends_at, resolved_at, rule_id, alertname, title,
+               severity, category, asset_id, environment, labels, annotations, generator_url)
+    JOIN receipts r ON r.inserted AND r.fingerprint = i.fingerprint
+                   AND r.starts_at = i.starts_at AND r.status = i.status
+    ORDER BY i.fingerprint, i.starts_at
+    ON CONFLICT (fingerprint, starts_at) DO UPDATE
+        SET status = 'resolved', ends_at = EXCLUDED.ends_at,
+            resolved_at = EXCLUDED.resolved_at, updated_at = EXCLUDED.updated_at
+        WHERE EXCLUDED.status = 'resolved' AND a.status <> 'resolved'
+    RETURNING a.id, a.fingerprint, a.starts_at, a.status, (a.xmax = 0) AS created
+)
+SELECT r.fingerprint, r.starts_at, r.status, r.inserted,
+       coalesce(n.id, (SELECT e.id FROM alert_instances e
+                       WHERE e.fingerprint = r.fingerprint AND e.starts_at = r.starts_at))
+           AS instance_id,
+       coalesce(n.created, false) AS created,
+       n.id IS NOT NULL AND n.status = 'resolved' AS resolved
+FROM receipts r
+LEFT JOIN instances n ON n.fingerprint = r.fingerprint AND n.starts_at = r.starts_at
+"""
+
+COLUMNS = (
+    "id, fingerprint, rule_id, alertname, title, severity, category, status, asset_id, "
+    "environment, labels, annotations, generator_url, starts_at, ends_at, occurrence_count, "
+    "created_at, updated_at, acknowledged_at, resolved_at"
+)

@@ -1,0 +1,129 @@
+"""The embedded SQLite store: one file, WAL mode, one writer thread with group commit.
+
+The writer runs with ``synchronous=FULL``: a delivery is on disk before the webhook answers
+2xx, and group commit (see :mod:`bridge.store.sqlite_worker`) keeps that affordable. Reads run
+on a second connection and thread, which WAL lets proceed while the writer commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from bridge.store import sqlite_sql as sql
+from bridge.store.base import (
+    AlertPage,
+    AlertQuery,
+    Delivery,
+    ReceiptResult,
+    StoreError,
+    StoreUnavailable,
+)
+from bridge.store.migrate import load_migrations, pending
+from bridge.store.sqlite_worker import SqliteWorker
+
+T = TypeVar("T")
+
+
+def sqlite_path(url: str) -> Path:
+    """``sqlite:///rel.db`` → ``rel.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        raise StoreError("SQLite URL must look like sqlite:///file.db or sqlite:////abs/file.db")
+    return Path(url[len(prefix) :])
+
+
+def _is_temporary(exc: sqlite3.Error) -> bool:
+    # Locked, busy, I/O error, disk full, read-only, unopenable: the operator can fix these
+    # and Alertmanager should retry. Integrity/programming errors are bugs, not outages.
+    return isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.ProgrammingError
+    )
+
+
+class SqliteStore:
+    """:class:`~bridge.store.base.AlertStore` on a SQLite file."""
+
+    def __init__(self, path: Path, *, timeout: float) -> None:
+        self._path = path
+        self._timeout = timeout
+        self._writer = SqliteWorker(self._connect_writer, name="sqlite-writer", group_commit=True)
+        self._reader = SqliteWorker(self._connect_reader, name="sqlite-reader", group_commit=False)
+
+    @classmethod
+    async def open(cls, url: str, *, timeout_seconds: float = 5.0) -> SqliteStore:
+        """Open (creating if needed) the database file and apply pending migrations."""
+        store = cls(sqlite_path(url), timeout=timeout_seconds)
+        try:
+            await asyncio.to_thread(store._migrate)
+            await store._writer.start()
+            await store._reader.start()
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            await store.close()
+            raise StoreError(f"cannot open SQLite database {store._path}: {exc}") from exc
+        return store
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: transactions are explicit (BEGIN/SAVEPOINT), never implicit.
+        connection = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None)
+        connection.execute("PRAGMA foreign_keys = ON")
+        return connection
+
+    def _connect_writer(self) -> sqlite3.Connection:
+        connection = self._connect()
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = FULL")
+        return connection
+
+    def _connect_reader(self) -> sqlite3.Connection:
+        connection = self._connect()
+        connection.execute("PRAGMA query_only = ON")
+        return connection
+
+    def _migrate(self) -> None:
+        connection = self._connect_writer()
+        try:
+            connection.execute(sql.CREATE_SCHEMA_MIGRATIONS)
+            (applied,) = connection.execute(sql.SELECT_SCHEMA_VERSION).fetchone()
+            for migration in pending(load_migrations("sqlite"), applied):
+                try:
+                    connection.executescript(
+                        f"BEGIN IMMEDIATE;\n{migration.sql}\n"
+                        f"INSERT INTO schema_migrations (version, name, applied_at) "
+                        f"VALUES ({migration.version}, '{migration.name}', "
+                        f"strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));\nCOMMIT;"
+                    )
+                except sqlite3.Error:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
+        finally:
+            connection.close()
+
+    async def _call(self, worker: SqliteWorker, fn: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            # The busy timeout bounds lock waits inside SQLite; this bounds everything else,
+            # with room for the jobs queued ahead of this one.
+            return await asyncio.wait_for(worker.run(fn), timeout=self._timeout * 2)
+        except TimeoutError:
+            raise StoreUnavailable("SQLite did not answer in time") from None
+        except sqlite3.Error as exc:
+            if _is_temporary(exc):
+                raise StoreUnavailable(f"SQLite: {exc}") from exc
+            raise StoreError(f"SQLite: {exc}") from exc
+
+    async def record_delivery(self, delivery: Delivery) -> list[ReceiptResult]:
+        return await self._call(self._writer, lambda c: sql.record_delivery(c, delivery))
+
+    async def list_alerts(self, query: AlertQuery) -> AlertPage:
+        return await self._call(self._reader, lambda c: sql.list_alerts(c, query))
+
+    async def ping(self) -> None:
+        await self._call(self._reader, sql.ping)
+
+    async def close(self) -> None:
+        await self._writer.stop()
+        await self._reader.stop()

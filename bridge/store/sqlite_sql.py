@@ -1,0 +1,206 @@
+"""SQL and row mapping for the SQLite store; every function here runs on a worker thread.
+
+Statements go one alert at a time: SQLite runs in-process, so a statement costs microseconds
+and there is no network round trip to batch away. The whole delivery still commits at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from bridge.store.base import (
+    AlertPage,
+    AlertQuery,
+    AlertStatus,
+    Delivery,
+    IncomingAlert,
+    ReceiptResult,
+    StoredAlert,
+)
+
+CREATE_SCHEMA_MIGRATIONS = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)"""
+SELECT_SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM schema_migrations"
+
+_UPSERT_PAYLOAD = """
+INSERT INTO webhook_payloads (sha256, group_key, receiver, status, truncated_alerts,
+                              alert_count, payload, received_at, last_received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (sha256) DO UPDATE SET received_count = received_count + 1,
+                                   last_received_at = excluded.last_received_at
+RETURNING id"""
+
+_UPSERT_RECEIPT = """
+INSERT INTO alert_receipts (fingerprint, starts_at, status, payload_id,
+                            first_received_at, last_received_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (fingerprint, starts_at, status) DO UPDATE
+    SET received_count = received_count + 1, last_received_at = excluded.last_received_at
+RETURNING received_count"""
+
+_FIND_INSTANCE = "SELECT id, status FROM alert_instances WHERE fingerprint = ? AND starts_at = ?"
+
+_INSERT_INSTANCE = """
+INSERT INTO alert_instances (fingerprint, rule_id, alertname, title, severity, category, status,
+                             asset_id, environment, labels, annotations, generator_url,
+                             starts_at, ends_at, created_at, updated_at, resolved_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id"""
+
+_RESOLVE_INSTANCE = """
+UPDATE alert_instances SET status = 'resolved', ends_at = ?, resolved_at = ?, updated_at = ?
+WHERE id = ?"""
+
+_COLUMNS = (
+    "id, fingerprint, rule_id, alertname, title, severity, category, status, asset_id, "
+    "environment, labels, annotations, generator_url, starts_at, ends_at, occurrence_count, "
+    "created_at, updated_at, acknowledged_at, resolved_at"
+)
+
+
+def to_text(value: datetime | None) -> str | None:
+    """Fixed-width UTC text, so that text order is time order."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def from_text(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _required_time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def record_delivery(connection: sqlite3.Connection, delivery: Delivery) -> list[ReceiptResult]:
+    """Store the payload and its alerts; the caller owns the transaction."""
+    received = to_text(delivery.received_at)
+    (payload_id,) = connection.execute(
+        _UPSERT_PAYLOAD,
+        (
+            delivery.sha256,
+            delivery.group_key,
+            delivery.receiver,
+            delivery.status,
+            delivery.truncated_alerts,
+            len(delivery.alerts),
+            delivery.body,
+            received,
+            received,
+        ),
+    ).fetchone()
+    return [_record_alert(connection, alert, payload_id, received) for alert in delivery.alerts]
+
+
+def _record_alert(
+    connection: sqlite3.Connection, alert: IncomingAlert, payload_id: int, received: str | None
+) -> ReceiptResult:
+    starts = to_text(alert.starts_at)
+    (count,) = connection.execute(
+        _UPSERT_RECEIPT, (alert.fingerprint, starts, alert.status, payload_id, received, received)
+    ).fetchone()
+    row = connection.execute(_FIND_INSTANCE, (alert.fingerprint, starts)).fetchone()
+    if count > 1 and row is not None:
+        return ReceiptResult(alert, row[0], duplicate=True, created=False, resolved=False)
+    resolved_at = _resolved_at(alert, received)
+    if row is None:
+        (instance_id,) = connection.execute(
+            _INSERT_INSTANCE,
+            (
+                alert.fingerprint,
+                alert.rule_id,
+                alert.alertname,
+                alert.title,
+                alert.severity,
+                alert.category,
+                alert.status,
+                alert.asset_id,
+                alert.environment,
+                json.dumps(dict(alert.labels)),
+                json.dumps(dict(alert.annotations)),
+                alert.generator_url,
+                starts,
+                to_text(alert.ends_at),
+                received,
+                received,
+                resolved_at,
+            ),
+        ).fetchone()
+        return ReceiptResult(
+            alert, instance_id, duplicate=False, created=True, resolved=resolved_at is not None
+        )
+    if alert.status == "resolved" and row[1] != "resolved":
+        connection.execute(
+            _RESOLVE_INSTANCE, (to_text(alert.ends_at), resolved_at, received, row[0])
+        )
+        return ReceiptResult(alert, row[0], duplicate=False, created=False, resolved=True)
+    # A firing receipt for an instance already resolved (delivered out of order): the
+    # resolution stands, because Prometheus starts a new instance when the alert fires again.
+    return ReceiptResult(alert, row[0], duplicate=False, created=False, resolved=False)
+
+
+def _resolved_at(alert: IncomingAlert, received: str | None) -> str | None:
+    if alert.status != "resolved":
+        return None
+    return to_text(alert.ends_at) or received
+
+
+def list_alerts(connection: sqlite3.Connection, query: AlertQuery) -> AlertPage:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("status", query.status),
+        ("severity", query.severity),
+        ("rule_id", query.rule_id),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if query.before_id is not None:
+        clauses.append("id < ?")
+        params.append(query.before_id)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    # Column names come from the fixed tuple above, never from the request.
+    statement = f"SELECT {_COLUMNS} FROM alert_instances {where} ORDER BY id DESC LIMIT ?"  # noqa: S608
+    rows = connection.execute(statement, (*params, query.limit + 1)).fetchall()
+    alerts = [_stored_alert(row) for row in rows[: query.limit]]
+    next_before = alerts[-1].id if len(rows) > query.limit else None
+    return AlertPage(alerts=alerts, next_before_id=next_before)
+
+
+def _stored_alert(row: tuple[Any, ...]) -> StoredAlert:
+    status: AlertStatus = "resolved" if row[7] == "resolved" else "firing"
+    return StoredAlert(
+        id=row[0],
+        fingerprint=row[1],
+        rule_id=row[2],
+        alertname=row[3],
+        title=row[4],
+        severity=row[5],
+        category=row[6],
+        status=status,
+        asset_id=row[8],
+        environment=row[9],
+        labels=json.loads(row[10]),
+        annotations=json.loads(row[11]),
+        generator_url=row[12],
+        starts_at=_required_time(row[13]),
+        ends_at=from_text(row[14]),
+        occurrence_count=row[15],
+        created_at=_required_time(row[16]),
+        updated_at=_required_time(row[17]),
+        acknowledged_at=from_text(row[18]),
+        resolved_at=from_text(row[19]),
+    )
+
+
+def ping(connection: sqlite3.Connection) -> None:
+    connection.execute(SELECT_SCHEMA_VERSION).fetchone()
