@@ -153,7 +153,7 @@ async def test_kong_admin_api_over_http_alerts_in_bridge_then_resolves(
         assert "0.0.0.0:8001" in alert["annotations"]["message"]
 
         # Fix the platform: the Admin API moves to loopback and TLS.
-        async with session.put(f"{kong_url}/__fake__/scenario/secure") as response:
+        async with session.post(f"{kong_url}/__fake__/scenario/secure") as response:
             assert response.status == 200, await response.text()
 
         async def resolved() -> dict[str, Any] | None:
