@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -117,7 +118,16 @@ class PostgresStore:
 
         async def run(connection: Any) -> list[ReceiptResult]:
             rows = await connection.fetch(sql.RECORD_DELIVERY, *arguments)
-            return receipt_results(delivery, rows)
+            missing = [row for row in rows if row["instance_id"] is None]
+            late_ids: dict[tuple[str, datetime], int] = {}
+            if missing:
+                found = await connection.fetch(
+                    sql.FIND_INSTANCE_IDS,
+                    [row["fingerprint"] for row in missing],
+                    [row["starts_at"] for row in missing],
+                )
+                late_ids = {(row["fingerprint"], row["starts_at"]): row["id"] for row in found}
+            return receipt_results(delivery, rows, late_ids)
 
         return await self._with_connection(run)
 

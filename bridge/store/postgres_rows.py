@@ -66,15 +66,25 @@ def delivery_arguments(delivery: Delivery) -> tuple[Any, ...]:
     )
 
 
-def receipt_results(delivery: Delivery, rows: Sequence[Mapping[str, Any]]) -> list[ReceiptResult]:
-    """One result per alert, in delivery order, from the statement's per-receipt rows."""
+def receipt_results(
+    delivery: Delivery,
+    rows: Sequence[Mapping[str, Any]],
+    late_ids: Mapping[tuple[str, datetime], int],
+) -> list[ReceiptResult]:
+    """One result per alert, in delivery order, from the statement's per-receipt rows.
+
+    ``late_ids`` holds instance ids the statement could not see (committed concurrently).
+    """
     by_key = {(row["fingerprint"], row["starts_at"], row["status"]): row for row in rows}
     seen_receipts: set[tuple[str, datetime, AlertStatus]] = set()
     seen_instances: set[tuple[str, datetime]] = set()
     results: list[ReceiptResult] = []
     for alert in delivery.alerts:
         row = by_key.get(alert.receipt_key)
-        if row is None or row["instance_id"] is None:
+        instance_id = None if row is None else row["instance_id"]
+        if instance_id is None:
+            instance_id = late_ids.get(alert.instance_key)
+        if row is None or instance_id is None:
             raise StoreError(f"alert {alert.fingerprint} was not recorded (store inconsistent)")
         new_receipt = row["inserted"] and alert.receipt_key not in seen_receipts
         first_of_instance = alert.instance_key not in seen_instances
@@ -83,7 +93,7 @@ def receipt_results(delivery: Delivery, rows: Sequence[Mapping[str, Any]]) -> li
         results.append(
             ReceiptResult(
                 alert,
-                int(row["instance_id"]),
+                int(instance_id),
                 duplicate=not new_receipt,
                 created=new_receipt and first_of_instance and bool(row["created"]),
                 resolved=new_receipt and alert.status == "resolved" and bool(row["resolved"]),

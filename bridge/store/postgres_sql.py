@@ -72,6 +72,16 @@ FROM receipts r
 LEFT JOIN instances n ON n.fingerprint = r.fingerprint AND n.starts_at = r.starts_at
 """
 
+# The statement reads existing instance ids through its start-of-statement snapshot; an instance
+# committed by a concurrent delivery while this one waited on its row locks is not in it. Those
+# few ids are looked up afterwards, with a fresh snapshot.
+FIND_INSTANCE_IDS = """
+SELECT a.id, a.fingerprint, a.starts_at
+FROM alert_instances a
+JOIN unnest($1::text[], $2::timestamptz[]) AS k (fingerprint, starts_at)
+  ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
+"""
+
 COLUMNS = (
     "id, fingerprint, rule_id, alertname, title, severity, category, status, asset_id, "
     "environment, labels, annotations, generator_url, starts_at, ends_at, occurrence_count, "

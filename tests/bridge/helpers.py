@@ -1,0 +1,129 @@
+"""Helpers for bridge tests: webhook payloads, a test config, and HTTP calls to the bridge."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from bridge.config import BridgeConfig
+from bridge.store.sqlite import sqlite_path
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "alertmanager"
+WEBHOOK_TOKEN = "webhook-token-5f1e2d"
+API_TOKEN = "api-token-9a8b7c"
+GO_ZERO_TIME = "0001-01-01T00:00:00Z"
+
+BridgeClient = TestClient[web.Request, web.Application]
+
+
+def example(name: str) -> dict[str, Any]:
+    """A payload from ``examples/alertmanager/`` (without ``.json``)."""
+    data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
+    return data
+
+
+def make_alert(
+    fingerprint: str,
+    *,
+    status: str = "firing",
+    starts_at: str = "2026-11-25T09:00:00.5Z",
+    ends_at: str = GO_ZERO_TIME,
+    **labels: str,
+) -> dict[str, Any]:
+    """One v4 alert; label keyword arguments override the defaults below."""
+    all_labels = {
+        "alertname": "KongHttpAdminApi",
+        "rule_id": "kong_http_admin_api",
+        "severity": "critical",
+        "asset": f"asset-{fingerprint}",
+        **labels,
+    }
+    return {
+        "status": status,
+        "labels": all_labels,
+        "annotations": {"title": f"title of {fingerprint}", "message": "m"},
+        "startsAt": starts_at,
+        "endsAt": ends_at,
+        "generatorURL": "http://prometheus:9090/graph",
+        "fingerprint": fingerprint,
+    }
+
+
+def make_payload(*alerts: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A v4 payload around ``alerts``; keyword arguments override top-level fields."""
+    firing = any(alert["status"] == "firing" for alert in alerts)
+    payload: dict[str, Any] = {
+        "receiver": "secmon-bridge",
+        "status": "firing" if firing else "resolved",
+        "alerts": list(alerts),
+        "groupLabels": {"alertname": "KongHttpAdminApi"},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "version": "4",
+        "groupKey": '{}:{alertname="KongHttpAdminApi"}',
+        "truncatedAlerts": 0,
+    }
+    payload.update(fields)
+    return payload
+
+
+def bridge_config(database_url: str, **overrides: Any) -> BridgeConfig:
+    settings: dict[str, Any] = {
+        "database_url": database_url,
+        "webhook_token": WEBHOOK_TOKEN,
+        "api_token": API_TOKEN,
+        "store": {"timeout_seconds": 2.0, "probe_interval_seconds": 0.5},
+    }
+    settings.update(overrides)
+    return BridgeConfig(**settings)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def post_payload(
+    client: BridgeClient, payload: dict[str, Any], *, token: str = WEBHOOK_TOKEN
+) -> tuple[int, dict[str, Any]]:
+    async with client.post(
+        "/api/v1/alertmanager", data=json.dumps(payload), headers=bearer(token)
+    ) as response:
+        return response.status, await response.json()
+
+
+async def get_alerts(client: BridgeClient, **params: str) -> list[dict[str, Any]]:
+    async with client.get("/api/v1/alerts", params=params, headers=bearer(API_TOKEN)) as response:
+        assert response.status == 200, await response.text()
+        body: dict[str, Any] = await response.json()
+        alerts: list[dict[str, Any]] = body["alerts"]
+        return alerts
+
+
+async def query(database_url: str, statement: str) -> list[tuple[Any, ...]]:
+    """Rows of ``statement`` read straight from the store's database (either backend).
+
+    JSON columns come back as JSON text from both backends.
+    """
+    if database_url.startswith("sqlite:"):
+        path = sqlite_path(database_url)
+
+        def run() -> list[tuple[Any, ...]]:
+            with contextlib.closing(sqlite3.connect(path)) as connection:
+                return connection.execute(statement).fetchall()
+
+        return await asyncio.to_thread(run)
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url, timeout=5)
+    try:
+        return [tuple(row) for row in await connection.fetch(statement)]
+    finally:
+        await connection.close()

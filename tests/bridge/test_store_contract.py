@@ -1,0 +1,231 @@
+"""The alert store contract, run against SQLite and PostgreSQL alike.
+
+Both backends must give the same answers for the same deliveries: that is what lets the
+embedded default and production share every other test and every pipeline stage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bridge.alertmanager import parse_payload, to_delivery
+from bridge.store import AlertStore, open_store
+from bridge.store.base import AlertQuery, Delivery, ReceiptResult
+from tests.bridge.helpers import example, make_alert, make_payload, query
+
+RECEIVED = datetime(2026, 11, 25, 10, 0, 0, 250_000, tzinfo=UTC)
+
+
+def delivery(payload: dict[str, Any], received_at: datetime = RECEIVED) -> Delivery:
+    body = json.dumps(payload).encode()
+    return to_delivery(parse_payload(body), body, received_at=received_at)
+
+
+def flags(results: list[ReceiptResult]) -> list[tuple[bool, bool, bool]]:
+    return [(r.duplicate, r.created, r.resolved) for r in results]
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[AlertStore]:
+    opened = await open_store(database_url)
+    yield opened
+    await opened.close()
+
+
+async def test_new_alert_is_stored_with_columns_from_its_labels(store: AlertStore) -> None:
+    results = await store.record_delivery(delivery(example("kong-admin-api-firing")))
+
+    assert flags(results) == [(False, True, False)]
+    page = await store.list_alerts(AlertQuery())
+    [alert] = page.alerts
+    assert alert.id == results[0].instance_id
+    assert alert.fingerprint == "5c2f8e0b7a9d3146"
+    assert (alert.rule_id, alert.alertname, alert.severity) == (
+        "kong_http_admin_api",
+        "KongHttpAdminApi",
+        "critical",
+    )
+    assert (alert.category, alert.asset_id, alert.environment) == (
+        "configuration_security",
+        "edge",
+        "production",
+    )
+    assert alert.title == "Kong Admin API exposed over HTTP"
+    assert alert.status == "firing"
+    assert alert.labels["platform"] == "kong"
+    assert alert.annotations["cwe_id"] == "CWE-319"
+    assert alert.starts_at == datetime(2026, 11, 25, 9, 58, 31, 244_000, tzinfo=UTC)
+    assert alert.ends_at is None  # Go's zero time means "not ended"
+    assert alert.created_at == RECEIVED
+    assert alert.occurrence_count == 1
+    assert alert.resolved_at is None
+    assert alert.acknowledged_at is None
+    assert page.next_before_id is None
+
+
+async def test_same_delivery_twice_changes_only_counters(
+    store: AlertStore, database_url: str
+) -> None:
+    payload = example("aws-security-group-group-newer-alertmanager")
+    first = await store.record_delivery(delivery(payload))
+    second = await store.record_delivery(delivery(payload))
+
+    assert [r.duplicate for r in first] == [False, False, False]
+    assert flags(second) == [(True, False, False)] * 3
+    assert [r.instance_id for r in second] == [r.instance_id for r in first]
+    assert len((await store.list_alerts(AlertQuery())).alerts) == 3
+    counts = await query(database_url, "SELECT received_count FROM alert_receipts")
+    assert sorted(row[0] for row in counts) == [2, 2, 2]
+    payloads = await query(database_url, "SELECT received_count FROM webhook_payloads")
+    assert payloads == [(2,)]
+
+
+async def test_resolved_marks_the_instance_resolved_at_ends_at(store: AlertStore) -> None:
+    fired = await store.record_delivery(delivery(example("kong-admin-api-firing")))
+    resolved = await store.record_delivery(delivery(example("kong-admin-api-resolved")))
+    again = await store.record_delivery(delivery(example("kong-admin-api-resolved")))
+
+    assert flags(resolved) == [(False, False, True)]
+    assert flags(again) == [(True, False, False)]
+    assert resolved[0].instance_id == fired[0].instance_id
+    [alert] = (await store.list_alerts(AlertQuery())).alerts
+    assert alert.status == "resolved"
+    ended = datetime(2026, 11, 25, 10, 4, 46, 244_000, tzinfo=UTC)
+    assert alert.ends_at == ended
+    assert alert.resolved_at == ended
+
+
+async def test_resolved_without_end_time_resolves_at_receipt(store: AlertStore) -> None:
+    await store.record_delivery(delivery(make_payload(make_alert("f1"))))
+    await store.record_delivery(delivery(make_payload(make_alert("f1", status="resolved"))))
+
+    [alert] = (await store.list_alerts(AlertQuery())).alerts
+    assert alert.status == "resolved"
+    assert alert.resolved_at == RECEIVED
+
+
+async def test_firing_delivered_after_its_resolution_does_not_reopen(store: AlertStore) -> None:
+    ended = "2026-11-25T09:30:00Z"
+    resolved = await store.record_delivery(
+        delivery(make_payload(make_alert("f1", status="resolved", ends_at=ended)))
+    )
+    late = await store.record_delivery(delivery(make_payload(make_alert("f1"))))
+
+    assert flags(resolved) == [(False, True, True)]
+    assert flags(late) == [(False, False, False)]
+    [alert] = (await store.list_alerts(AlertQuery())).alerts
+    assert alert.status == "resolved"
+
+
+async def test_new_starts_at_is_a_new_instance(store: AlertStore) -> None:
+    await store.record_delivery(delivery(make_payload(make_alert("f1", status="resolved"))))
+    again = await store.record_delivery(
+        delivery(make_payload(make_alert("f1", starts_at="2026-11-25T11:00:00Z")))
+    )
+
+    assert flags(again) == [(False, True, False)]
+    alerts = (await store.list_alerts(AlertQuery())).alerts
+    assert [a.status for a in alerts] == ["firing", "resolved"]
+
+
+async def test_repeats_inside_one_delivery(store: AlertStore) -> None:
+    payload = make_payload(
+        make_alert("f1"),
+        make_alert("f1"),
+        make_alert("f2"),
+        make_alert("f2", status="resolved", ends_at="2026-11-25T09:45:00Z"),
+    )
+    results = await store.record_delivery(delivery(payload))
+
+    assert flags(results) == [
+        (False, True, False),
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+    ]
+    assert results[0].instance_id == results[1].instance_id
+    assert results[2].instance_id == results[3].instance_id
+    by_fingerprint = {a.fingerprint: a for a in (await store.list_alerts(AlertQuery())).alerts}
+    assert by_fingerprint["f1"].status == "firing"
+    assert by_fingerprint["f2"].status == "resolved"
+
+
+async def test_concurrent_overlapping_deliveries_store_each_alert_once(store: AlertStore) -> None:
+    # HA Alertmanagers and group re-sends: the same alerts arrive at once, in different orders.
+    alerts = [make_alert(f"fp{i:02d}") for i in range(20)]
+    payloads = [make_payload(*alerts[i:] + alerts[:i]) for i in range(0, 20, 2)]
+    results = await asyncio.gather(*(store.record_delivery(delivery(p)) for p in payloads * 2))
+
+    created = [r for batch in results for r in batch if r.created]
+    assert sorted(r.alert.fingerprint for r in created) == [f"fp{i:02d}" for i in range(20)]
+    assert sum(not r.duplicate for batch in results for r in batch) == 20
+    page = await store.list_alerts(AlertQuery(limit=100))
+    assert len(page.alerts) == 20
+
+
+async def test_filters_and_pagination(store: AlertStore) -> None:
+    await store.record_delivery(
+        delivery(
+            make_payload(
+                make_alert("a", severity="critical", rule_id="r1"),
+                make_alert("b", severity="high", rule_id="r1"),
+                make_alert("c", severity="high", rule_id="r2"),
+                make_alert("d", severity="low", rule_id="r2"),
+                make_alert("e", severity="high", rule_id="r2", status="resolved"),
+            )
+        )
+    )
+
+    async def fingerprints(**filters: Any) -> list[str]:
+        return [a.fingerprint for a in (await store.list_alerts(AlertQuery(**filters))).alerts]
+
+    assert await fingerprints() == ["e", "d", "c", "b", "a"]  # newest first
+    assert await fingerprints(severity="high") == ["e", "c", "b"]
+    assert await fingerprints(rule_id="r2", status="firing") == ["d", "c"]
+    assert await fingerprints(status="resolved") == ["e"]
+    assert await fingerprints(severity="nope") == []
+
+    seen: list[str] = []
+    before: int | None = None
+    while True:
+        page = await store.list_alerts(AlertQuery(limit=2, before_id=before))
+        seen += [a.fingerprint for a in page.alerts]
+        if page.next_before_id is None:
+            break
+        before = page.next_before_id
+    assert seen == ["e", "d", "c", "b", "a"]
+
+
+async def test_raw_payload_is_kept_verbatim_with_unknown_fields(
+    store: AlertStore, database_url: str
+) -> None:
+    payload = example("aws-security-group-group-newer-alertmanager")
+    await store.record_delivery(delivery(payload))
+
+    rows = await query(database_url, "SELECT group_key, alert_count, payload FROM webhook_payloads")
+    [(group_key, alert_count, raw)] = rows
+    assert group_key == payload["groupKey"]
+    assert alert_count == 3
+    stored = json.loads(raw)
+    assert stored["routeLabels"] == {"team": "security"}
+    assert stored["notification_reason"] == "group_interval"
+
+
+async def test_reopening_keeps_data_and_does_not_migrate_twice(
+    store: AlertStore, database_url: str
+) -> None:
+    await store.record_delivery(delivery(example("kong-admin-api-firing")))
+    reopened = await open_store(database_url)
+    try:
+        assert len((await reopened.list_alerts(AlertQuery())).alerts) == 1
+        await reopened.ping()
+    finally:
+        await reopened.close()
+    versions = await query(database_url, "SELECT version FROM schema_migrations")
+    assert versions == [(1,)]
