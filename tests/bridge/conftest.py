@@ -15,19 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import create_app
-from tests.bridge.helpers import BridgeClient, bridge_config
-
-BRIDGE_TABLES = ("alert_receipts", "alert_instances", "webhook_payloads", "schema_migrations")
-
-
-async def _drop_bridge_tables(url: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url, timeout=5)
-    try:
-        await connection.execute(f"DROP TABLE IF EXISTS {', '.join(BRIDGE_TABLES)} CASCADE")
-    finally:
-        await connection.close()
+from tests.bridge.helpers import BridgeClient, bridge_config, drop_bridge_tables
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -36,7 +24,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'bridge.db'}"
     url: str = request.getfixturevalue("postgres_url")
-    asyncio.run(_drop_bridge_tables(url))
+    asyncio.run(drop_bridge_tables(url))
     return url
 
 

@@ -19,6 +19,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "alertmanager"
 WEBHOOK_TOKEN = "webhook-token-5f1e2d"
 API_TOKEN = "api-token-9a8b7c"
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
+BRIDGE_TABLES = ("alert_receipts", "alert_instances", "webhook_payloads", "schema_migrations")
 
 BridgeClient = TestClient[web.Request, web.Application]
 
@@ -125,5 +126,16 @@ async def query(database_url: str, statement: str) -> list[tuple[Any, ...]]:
     connection = await asyncpg.connect(database_url, timeout=5)
     try:
         return [tuple(row) for row in await connection.fetch(statement)]
+    finally:
+        await connection.close()
+
+
+async def drop_bridge_tables(postgres_url: str) -> None:
+    """Empty the PostgreSQL test database, so the next store open migrates from scratch."""
+    import asyncpg
+
+    connection = await asyncpg.connect(postgres_url, timeout=5)
+    try:
+        await connection.execute(f"DROP TABLE IF EXISTS {', '.join(BRIDGE_TABLES)} CASCADE")
     finally:
         await connection.close()
