@@ -40,7 +40,7 @@ from aiohttp import web
 
 _DEFAULT_PROXY = ["0.0.0.0:8000 reuseport backlog=16384", "0.0.0.0:8443 http2 ssl reuseport"]
 _INSECURE_ADMIN = ["0.0.0.0:8001 reuseport backlog=16384"]
-_SECURE_ADMIN = ["127.0.0.1:8001 reuseport backlog=16384", "0.0.0.0:8444 http2 ssl reuseport"]
+_SECURE_ADMIN = ["127.0.0.1:8001 reuseport backlog=16384", "10.0.0.10:8444 http2 ssl reuseport"]
 
 
 @dataclass

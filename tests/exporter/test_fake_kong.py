@@ -33,7 +33,7 @@ async def test_control_api_changes_state_and_scenarios(fake_kong: FakeKongServer
     assert (root["version"], root["configuration"]["admin_listen"]) == ("3.7.0", ["off"])
     await fake_kong.use("secure")
     state = await fake_kong.control("GET", "config")
-    assert "0.0.0.0:8444 http2 ssl reuseport" in state["admin_listen"]
+    assert "10.0.0.10:8444 http2 ssl reuseport" in state["admin_listen"]
     with pytest.raises(aiohttp.ClientResponseError):
         await fake_kong.control("PUT", "config", {"bogus": 1})
     with pytest.raises(aiohttp.ClientResponseError):

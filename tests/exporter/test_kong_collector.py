@@ -48,7 +48,7 @@ async def test_secure_node_reports_only_the_tls_admin_listener(
 ) -> None:
     await fake_kong.use("secure")
     snapshot = await kong_collector.poll()
-    assert admin_endpoints(snapshot.events) == [("admin_listen 0.0.0.0:8444", "https", 8444)]
+    assert admin_endpoints(snapshot.events) == [("admin_listen 10.0.0.10:8444", "https", 8444)]
 
 
 async def test_loopback_only_listeners_produce_no_events(
