@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 
 from bridge.anomaly.base import JSON, State, pack, unpack
 
@@ -29,13 +30,17 @@ class Ring:
         self._next = (self._next + 1) % self.size
         self.count = min(self.count + 1, self.size)
 
-    def values(self) -> np.ndarray:  # type: ignore[type-arg]  # float64, order not kept
+    def values(self) -> npt.NDArray[np.float64]:
         """The stored values in no particular order (for order-free statistics)."""
         return self._data[: self.count] if self.count < self.size else self._data
 
     def state(self, dtype: str = "<f8") -> State:
-        return {"size": self.size, "next": self._next, "count": self.count,
-                "data": pack(self._data, dtype)}
+        return {
+            "size": self.size,
+            "next": self._next,
+            "count": self.count,
+            "data": pack(self._data, dtype),
+        }
 
     @classmethod
     def from_state(cls, state: Mapping[str, JSON], dtype: str = "<f8") -> Ring:
@@ -50,7 +55,11 @@ class Calibrator:
     """Scores a raw deviation against a high quantile of the deviations seen before it."""
 
     def __init__(
-        self, *, history: int = 2000, quantile: float = 0.999, refresh: int = 10,
+        self,
+        *,
+        history: int = 2000,
+        quantile: float = 0.999,
+        refresh: int = 10,
         min_points: int = 100,
     ) -> None:
         self.history = history
@@ -65,8 +74,12 @@ class Calibrator:
 
     def fresh(self) -> Calibrator:
         """A calibrator with the same settings and no history."""
-        return Calibrator(history=self.history, quantile=self.quantile, refresh=self.refresh,
-                          min_points=self.min_points)
+        return Calibrator(
+            history=self.history,
+            quantile=self.quantile,
+            refresh=self.refresh,
+            min_points=self.min_points,
+        )
 
     def calibrate(self, deviation: float) -> float:
         """Score ``deviation`` (>= 0) against the past, then remember it."""
@@ -79,16 +92,25 @@ class Calibrator:
 
     def state_dict(self) -> State:
         # float32 halves the state; the quantile of past deviations needs no more precision.
-        return {"history": self.history, "quantile": self.quantile, "refresh": self.refresh,
-                "min_points": self.min_points, "seen": self._seen,
-                # JSON has no infinity; None stands for "no reference yet".
-                "reference": None if np.isinf(self.reference) else self.reference,
-                "past": self._past.state("<f4")}
+        return {
+            "history": self.history,
+            "quantile": self.quantile,
+            "refresh": self.refresh,
+            "min_points": self.min_points,
+            "seen": self._seen,
+            # JSON has no infinity; None stands for "no reference yet".
+            "reference": None if np.isinf(self.reference) else self.reference,
+            "past": self._past.state("<f4"),
+        }
 
     @classmethod
     def from_state(cls, state: Mapping[str, JSON]) -> Calibrator:
-        cal = cls(history=int(state["history"]), quantile=float(state["quantile"]),
-                  refresh=int(state["refresh"]), min_points=int(state["min_points"]))
+        cal = cls(
+            history=int(state["history"]),
+            quantile=float(state["quantile"]),
+            refresh=int(state["refresh"]),
+            min_points=int(state["min_points"]),
+        )
         cal._seen = int(state["seen"])
         ref = state["reference"]
         cal.reference = float("inf") if ref is None else float(ref)

@@ -1,6 +1,6 @@
 """Rolling robust z-score: how far a point sits from the median of the points before it.
 
-The deviation is measured in robust standard deviations (1.4826 × median absolute deviation)
+The deviation is measured in robust standard deviations (1.4826 times the median absolute deviation)
 of the preceding ``window`` points, then calibrated against the series' own recent deviations
 (see ``calibrate``). With ``smooth > 1`` the mean of the latest ``smooth`` points is compared
 with the window that preceded all of them, which catches level shifts and slow drifts a few
@@ -26,8 +26,13 @@ class RobustZScore:
     kind = "robust_zscore"
 
     def __init__(
-        self, *, window: int = 200, smooth: int = 1, min_points: int = 20,
-        range_floor: float = 0.05, calibrator: Calibrator | None = None,
+        self,
+        *,
+        window: int = 200,
+        smooth: int = 1,
+        min_points: int = 20,
+        range_floor: float = 0.05,
+        calibrator: Calibrator | None = None,
     ) -> None:
         self.window = window
         self.smooth = smooth
@@ -91,8 +96,12 @@ class RobustZScore:
     def state_dict(self) -> State:
         return {
             "type": self.kind,
-            "settings": {"window": self.window, "smooth": self.smooth,
-                         "min_points": self.min_points, "range_floor": self.range_floor},
+            "settings": {
+                "window": self.window,
+                "smooth": self.smooth,
+                "min_points": self.min_points,
+                "range_floor": self.range_floor,
+            },
             "past": self._past.state(),
             "recent": list(self._recent),
             "stats": [list(s) for s in self._stats],

@@ -90,7 +90,9 @@ class LabelledFile:
 
 
 def label_file(
-    name: str, timestamps: Sequence[np.datetime64], windows: Sequence[tuple[str, str]]
+    name: str,
+    timestamps: Sequence[np.datetime64] | npt.NDArray[np.datetime64],
+    windows: Sequence[tuple[str, str]],
 ) -> LabelledFile:
     """Mark each row with its window and the worth of a detection there."""
     ts = np.asarray(timestamps, dtype="datetime64[ns]")

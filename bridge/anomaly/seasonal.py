@@ -59,8 +59,9 @@ class SeasonalResidual:
             self._last = Score.warming_up(value)
             return self._last
         r = self._residual.score(timestamp, value - before)
-        self._last = Score(r.anomaly_score, before + r.yhat, before + r.yhat_lower,
-                           before + r.yhat_upper)
+        self._last = Score(
+            r.anomaly_score, before + r.yhat, before + r.yhat_lower, before + r.yhat_upper
+        )
         return self._last
 
     def explain(self) -> dict[str, JSON]:
