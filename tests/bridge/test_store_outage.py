@@ -19,6 +19,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import StartupError, create_app
+from bridge.config import BridgeConfig
 from bridge.keys import METRICS
 from tests.bridge.helpers import (
     API_TOKEN,
@@ -56,6 +57,14 @@ async def deliver_until_stored(
         return status == 200
 
     await wait_until(attempt, timeout=timeout, interval=0.1, what="the delivery to be stored")
+
+
+async def start_and_close(config: BridgeConfig) -> None:
+    server = TestServer(create_app(config))
+    try:
+        await server.start_server()
+    finally:
+        await server.close()
 
 
 @pytest.fixture
@@ -166,8 +175,7 @@ async def test_unreachable_postgres_at_start_fails_clearly_without_the_password(
     url = f"postgresql://secmon:hunter2-secret@127.0.0.1:{free_port()}/secmon"
     config = bridge_config(url, store={"timeout_seconds": 1.0})
     with pytest.raises(StartupError) as caught:
-        async with TestClient(TestServer(create_app(config))):
-            pass
+        await start_and_close(config)
     message = str(caught.value)
     assert "cannot connect to PostgreSQL" in message
     assert "secmon:***@127.0.0.1" in message
@@ -177,5 +185,4 @@ async def test_unreachable_postgres_at_start_fails_clearly_without_the_password(
 async def test_unopenable_sqlite_file_fails_clearly(tmp_path: Path) -> None:
     config = bridge_config(f"sqlite:///{tmp_path / 'missing-dir' / 'bridge.db'}")
     with pytest.raises(StartupError, match=r"missing-dir/bridge\.db"):
-        async with TestClient(TestServer(create_app(config))):
-            pass
+        await start_and_close(config)
