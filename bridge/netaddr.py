@@ -18,12 +18,16 @@ def split_host_port(value: str) -> tuple[str, int]:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***``, for logs."""
+    """The URL with any password replaced by ``***``, for logs.
+
+    The query string is hidden as a whole: libpq-style URLs may carry ``?password=``.
+    """
     scheme, sep, rest = url.partition("://")
     if not sep:
         return "***"
+    rest, question, _ = rest.partition("?")
     authority, slash, path = rest.partition("/")
     userinfo, at, host = authority.rpartition("@")
     if at and ":" in userinfo:
         authority = f"{userinfo.split(':', 1)[0]}:***@{host}"
-    return f"{scheme}://{authority}{slash}{path}"
+    return f"{scheme}://{authority}{slash}{path}{'?***' if question else ''}"

@@ -217,3 +217,17 @@ def test_secrets_never_appear_in_repr_dump_or_logs(
     for text in rendered:
         for secret in SECRETS:
             assert secret not in text, f"{secret!r} leaked into {text[:80]!r}"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://secmon:pw@db:5432/secmon", "postgresql://secmon:***@db:5432/secmon"),
+        ("postgresql://secmon@db/secmon?password=pw", "postgresql://secmon@db/secmon?***"),
+        ("redis://:pw@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("sqlite:////var/lib/secmon/bridge.db", "sqlite:////var/lib/secmon/bridge.db"),
+        ("not a url", "***"),
+    ],
+)
+def test_redact_url(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
