@@ -17,7 +17,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.app import create_app
-from bridge.keys import METRICS
+from bridge.keys import METRICS, PIPELINE
+from bridge.pipeline import Batch, Pipeline
 from tests.bridge.helpers import (
     API_TOKEN,
     WEBHOOK_TOKEN,
@@ -263,3 +264,23 @@ async def test_logs_one_line_per_payload_and_announce_changes_without_secrets(
     assert announced[1].startswith("alert resolved id=")
     assert WEBHOOK_TOKEN not in caplog.text
     assert API_TOKEN not in caplog.text
+
+
+class Exploding:
+    """A pipeline stage that fails, as a buggy classifier would."""
+
+    name = "exploding"
+
+    async def process(self, batch: Batch) -> Batch:
+        raise RuntimeError("classifier bug")
+
+
+async def test_a_failing_stage_after_persistence_still_acknowledges(tmp_path: Path) -> None:
+    app = create_app(bridge_config(f"sqlite:///{tmp_path / 'bridge.db'}"))
+    app[PIPELINE] = Pipeline(stages=[Exploding(), *app[PIPELINE].stages])
+    async with TestClient(TestServer(app)) as test_client:
+        status, _ = await post_payload(test_client, example("kong-admin-api-firing"))
+        assert status == 200  # stored: a 5xx would only bring back duplicates
+        assert len(await get_alerts(test_client)) == 1
+        errors = metric(test_client, "secmon_bridge_pipeline_errors_total", stage="exploding")
+        assert errors == 1
