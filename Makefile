@@ -33,10 +33,13 @@ lint: venv ## ruff (lint + format check) and mypy strict
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+bench: venv services ## Run the benchmarks (numbers recorded in docs/benchmarks.md)
+	$(PY) benchmarks/detection/bench_engine.py
+
 rules: venv ## Recompile rules/ into prometheus/rules/secmon-detections.yml
 	$(VENV)/bin/secmon-exporter rules compile rules/ -o prometheus/rules/secmon-detections.yml
 
 clean: ## Remove the virtualenv, caches and demo state
 	rm -rf $(VENV) .run .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
-.PHONY: help venv services run test lint rules clean
+.PHONY: help venv services run test lint bench rules clean
