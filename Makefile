@@ -36,10 +36,15 @@ lint: venv ## ruff (lint + format check) and mypy strict
 bench: venv services ## Run the benchmarks (numbers recorded in docs/benchmarks.md)
 	$(PY) benchmarks/detection/bench_engine.py
 
+bench-anomaly: venv ## NAB score of the default anomaly detector (NAB=/path/to/NAB) and its scoring cost
+	@mkdir -p .run
+	nice -n 19 $(PY) benchmarks/anomaly/run_nab.py $(if $(NAB),--data $(NAB),) --markdown .run/bench-anomaly-nab.md
+	nice -n 19 $(PY) benchmarks/anomaly/bench_scoring.py --series 1000 --interval 60
+
 rules: venv ## Recompile rules/ into prometheus/rules/secmon-detections.yml
 	$(VENV)/bin/secmon-exporter rules compile rules/ -o prometheus/rules/secmon-detections.yml
 
 clean: ## Remove the virtualenv, caches and demo state
 	rm -rf $(VENV) .run .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
-.PHONY: help venv services run test lint bench rules clean
+.PHONY: help venv services run test lint bench bench-anomaly rules clean

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -105,7 +106,15 @@ def start(processes: list[ManagedProcess], process: ManagedProcess, health: str)
         raise
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Stop every child on Ctrl-C and on SIGTERM alike, even when started with SIGINT ignored
+    # (as background jobs of a non-interactive shell are).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exit-after-alert", metavar="RULE_ID")
     parser.add_argument("--timeout", type=float, default=120.0)
