@@ -236,16 +236,16 @@ class Runtime:
         return True
 
     def _failed(self, state: CollectorState, exc: Exception) -> None:
+        retry_after = None
         if isinstance(exc, CollectorError):
-            reason, message = exc.reason, str(exc)
+            reason, message, retry_after = exc.reason, str(exc), exc.retry_after
         elif isinstance(exc, TimeoutError):
             reason = "timeout"
             message = f"poll exceeded {state.scheduled.timeout:g}s"
         else:
             # Type only: an unexpected exception's text could carry anything, secrets included.
             reason, message = "internal", f"unexpected {type(exc).__name__}"
-        retry_after = getattr(exc, "retry_after", None)
-        state.retry_after = float(retry_after) if isinstance(retry_after, int | float) else None
+        state.retry_after = retry_after
         state.consecutive_failures += 1
         state.stale = state.snapshot is not None
         labels = (state.name, state.scheduled.type)

@@ -29,11 +29,14 @@ class CollectorError(Exception):
 
     ``reason`` is a short, label-safe token (``http_503``, ``timeout``, ``malformed``) used for
     the error counter; the message is for logs and must never contain credentials.
+    ``retry_after`` is how long the platform asked us to wait (429/503 ``Retry-After``, or an
+    exhausted rate limit until its reset); the runtime never polls again sooner.
     """
 
-    def __init__(self, message: str, *, reason: str) -> None:
+    def __init__(self, message: str, *, reason: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.reason = reason
+        self.retry_after = retry_after
 
 
 class Collector(Protocol):

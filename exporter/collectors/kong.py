@@ -62,9 +62,8 @@ class KongHTTPError(CollectorError):
     """A non-2xx answer; ``retry_after`` (seconds) is what a 429/503 asked us to wait."""
 
     def __init__(self, message: str, *, status: int, retry_after: float | None) -> None:
-        super().__init__(message, reason=f"http_{status}")
+        super().__init__(message, reason=f"http_{status}", retry_after=retry_after)
         self.status = status
-        self.retry_after = retry_after
 
 
 class KongConfig(CollectorConfig):
