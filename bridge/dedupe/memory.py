@@ -1,0 +1,148 @@
+"""In-process dedupe index: the single-process default, with the Redis index's semantics.
+
+``match_or_add`` contains no ``await``, so under asyncio it runs to completion before any other
+task touches the index: that is its atomicity (no lock needed, none taken).
+
+Layout, mirroring Redis: primaries by id; a fingerprint map for the exact fast path; buckets by
+asset and by event type holding the most recently seen primaries (at most ``max_candidates``
+each, so the cost per alert stays bounded). Expiry is by the alerts' own clock: entries whose
+last occurrence is more than a window behind the newest ``seen_at`` are swept.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from bridge.dedupe import decide
+from bridge.dedupe.config import DedupeConfig
+from bridge.dedupe.model import DedupeCandidate, DedupeDecision
+from bridge.dedupe.similarity import Signature, score
+
+
+@dataclass(slots=True)
+class _Primary:
+    id: int
+    fingerprint: str
+    sig: Signature
+    first_ms: int
+    last_ms: int
+
+
+def _ms(c: DedupeCandidate) -> int:
+    return int(c.seen_at.timestamp() * 1000)
+
+
+class InMemoryDedupeIndex:
+    """A :class:`~bridge.dedupe.model.DedupeIndex` held in this process."""
+
+    def __init__(self) -> None:
+        self._primaries: dict[int, _Primary] = {}
+        self._fingerprints: dict[str, tuple[int, int]] = {}  # fp -> (primary id, last ms)
+        # Ordered oldest -> newest touch; values are last-seen ms.
+        self._buckets: dict[str, OrderedDict[int, int]] = {}
+        self._newest_ms = 0
+        self._swept_ms = 0
+
+    def __len__(self) -> int:
+        return len(self._primaries)
+
+    async def match_or_add(self, c: DedupeCandidate, cfg: DedupeConfig) -> DedupeDecision:
+        seen, window = _ms(c), cfg.window_ms
+        self._maybe_sweep(seen, window)
+        if c.alert_id in self._primaries:
+            return decide.already_primary(c)
+        lo, hi = seen - window, seen + window
+        hit = self._fingerprints.get(c.fingerprint)
+        if hit is not None:
+            primary = self._primaries.get(hit[0])
+            if primary is not None and primary.last_ms >= lo and primary.first_ms <= hi:
+                self._merge(primary, c.fingerprint, seen, cfg)
+                return decide.exact(c, primary.id, cfg)
+
+        sig = Signature.of(c.asset_id, c.event_type, c.severity, c.source, c.title)
+        best: tuple[int, Signature] | None = None
+        best_score = -1.0
+        compared: set[int] = set()
+        for key in self._bucket_keys(sig):
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                continue
+            for pid in list(reversed(bucket))[: cfg.max_candidates]:
+                primary = self._primaries.get(pid)
+                if primary is None:
+                    del bucket[pid]
+                    continue
+                if pid in compared or primary.last_ms < lo or primary.first_ms > hi:
+                    continue
+                compared.add(pid)
+                value = score(sig, primary.sig, cfg.weights)
+                # Ties go to the oldest primary (lowest id), as in the Lua script.
+                if value > best_score or (value == best_score and best and pid < best[0]):
+                    best, best_score = (pid, primary.sig), value
+        if best is not None and best_score > cfg.threshold:
+            self._merge(self._primaries[best[0]], c.fingerprint, seen, cfg)
+            return decide.similar(c, sig, best[0], best[1], cfg)
+        self._add(c, sig, seen, cfg)
+        return decide.new_primary(sig, best, cfg)
+
+    async def forget(self, alert_id: int) -> None:
+        primary = self._primaries.pop(alert_id, None)
+        if primary is None:
+            return
+        for key in self._bucket_keys(primary.sig):
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                bucket.pop(alert_id, None)
+        if self._fingerprints.get(primary.fingerprint, (None,))[0] == alert_id:
+            del self._fingerprints[primary.fingerprint]
+
+    async def close(self) -> None:
+        self._primaries.clear()
+        self._fingerprints.clear()
+        self._buckets.clear()
+
+    @staticmethod
+    def _bucket_keys(sig: Signature) -> list[str]:
+        keys = []
+        if sig.asset_id:
+            keys.append("a:" + sig.asset_id)
+        if sig.event_type:
+            keys.append("r:" + sig.event_type)
+        return keys
+
+    def _touch(self, primary: _Primary, cfg: DedupeConfig) -> None:
+        for key in self._bucket_keys(primary.sig):
+            bucket = self._buckets.setdefault(key, OrderedDict())
+            bucket[primary.id] = primary.last_ms
+            bucket.move_to_end(primary.id)
+            while len(bucket) > cfg.max_candidates:
+                bucket.popitem(last=False)
+
+    def _merge(self, primary: _Primary, fingerprint: str, seen: int, cfg: DedupeConfig) -> None:
+        primary.last_ms = max(primary.last_ms, seen)
+        self._fingerprints[fingerprint] = (primary.id, primary.last_ms)
+        self._touch(primary, cfg)
+
+    def _add(self, c: DedupeCandidate, sig: Signature, seen: int, cfg: DedupeConfig) -> None:
+        primary = _Primary(c.alert_id, c.fingerprint, sig, seen, seen)
+        self._primaries[c.alert_id] = primary
+        self._fingerprints[c.fingerprint] = (c.alert_id, seen)
+        self._touch(primary, cfg)
+
+    def _maybe_sweep(self, seen: int, window: int) -> None:
+        # Sweep whenever the clock has moved a quarter window: amortised O(1) per alert.
+        self._newest_ms = max(self._newest_ms, seen)
+        if self._newest_ms - self._swept_ms < window // 4:
+            return
+        self._swept_ms = self._newest_ms
+        cutoff = self._newest_ms - window
+        expired = [p.id for p in self._primaries.values() if p.last_ms < cutoff]
+        for pid in expired:
+            del self._primaries[pid]
+        self._fingerprints = {fp: hit for fp, hit in self._fingerprints.items() if hit[1] >= cutoff}
+        for bucket in self._buckets.values():
+            for pid in [pid for pid, last in bucket.items() if last < cutoff]:
+                del bucket[pid]
+        for key in [k for k, b in self._buckets.items() if not b]:
+            del self._buckets[key]
