@@ -15,7 +15,9 @@ from typing import Annotated, Any, Generic, TypeVar, Union
 from pydantic import Field
 
 from exporter.collectors.base import Collector
+from exporter.collectors.github import GitHubCollector, GitHubConfig
 from exporter.collectors.kong import KongCollector, KongConfig
+from exporter.collectors.vulns import VulnerabilityReportsCollector, VulnerabilityReportsConfig
 from exporter.config import CollectorConfig
 
 C = TypeVar("C", bound=CollectorConfig)
@@ -35,7 +37,11 @@ class CollectorType(Generic[C]):
 
 
 COLLECTOR_TYPES: dict[str, CollectorType[Any]] = {
+    "github": CollectorType(GitHubConfig, GitHubCollector),
     "kong": CollectorType(KongConfig, KongCollector),
+    "vulnerability_reports": CollectorType(
+        VulnerabilityReportsConfig, VulnerabilityReportsCollector
+    ),
 }
 
 
