@@ -26,7 +26,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -46,6 +46,13 @@ class DetectionSink(Protocol):
     """What the runtime needs from detection: the full event list of each successful poll."""
 
     def update(self, collector_name: str, events: Sequence[Event]) -> None: ...
+
+
+class Enricher(Protocol):
+    """Adds asset context (environment, owner, …) to a poll's events before detection sees
+    them, and records the assets they name (:class:`exporter.inventory.Inventory`)."""
+
+    def enrich(self, collector_name: str, events: Sequence[Event]) -> Sequence[Event]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,16 +121,37 @@ class SelfMetrics:
 
 
 class SnapshotMetrics:
-    """Custom collector yielding every collector's latest snapshot metric families."""
+    """Custom collector yielding every collector's latest snapshot metric families.
+
+    Two collectors of one type (two Kong targets) emit families of the same name; they are
+    merged into one family here, because the text format allows a ``# HELP``/``# TYPE`` pair
+    only once per name. Sample label sets stay distinct through each family's ``collector``
+    label.
+    """
 
     def __init__(self, states: Sequence[CollectorState]) -> None:
         self._states = states
 
     def collect(self) -> Iterator[Metric]:
+        merged: dict[str, Metric] = {}
+        copied: set[str] = set()
         for state in self._states:
             snapshot = state.snapshot  # one read: a concurrent poll swaps the reference only
-            if snapshot is not None:
-                yield from snapshot.metrics
+            if snapshot is None:
+                continue
+            for family in snapshot.metrics:
+                seen = merged.get(family.name)
+                if seen is None:
+                    merged[family.name] = family
+                    continue
+                if family.name not in copied:
+                    # Never mutate a published snapshot's family: copy before extending.
+                    copy = Metric(seen.name, seen.documentation, seen.type, seen.unit)
+                    copy.samples = list(seen.samples)
+                    copied.add(family.name)
+                    merged[family.name] = seen = copy
+                seen.samples.extend(family.samples)
+        yield from merged.values()
 
 
 class Runtime:
@@ -135,6 +163,7 @@ class Runtime:
         *,
         registry: CollectorRegistry,
         detection: DetectionSink | None = None,
+        enricher: Enricher | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         start_jitter: float = 0.1,
@@ -143,6 +172,7 @@ class Runtime:
     ) -> None:
         self.states = [CollectorState(s) for s in scheduled]
         self._detection = detection
+        self._enricher = enricher
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - scheduling jitter, not a secret
         self._start_jitter = start_jitter
@@ -215,6 +245,14 @@ class Runtime:
         finally:
             state.attempts += 1
             self.metrics.duration.labels(*labels).set(time.monotonic() - started)
+        if self._enricher is not None:
+            try:
+                snapshot = replace(
+                    snapshot, events=self._enricher.enrich(state.name, snapshot.events)
+                )
+            except Exception:
+                # Unenriched events still detect; only their asset context is missing.
+                log.exception("enrichment failed on events from collector %s", state.name)
         state.snapshot = snapshot
         state.stale = False
         if state.consecutive_failures:

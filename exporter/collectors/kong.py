@@ -1,69 +1,74 @@
-"""Kong Admin API discovery: which listeners a Kong node exposes, and how.
+"""Kong Admin API: node discovery, services, routes, plugins and consumers.
 
-One ``GET {admin_url}/`` per poll (Kong's node-information endpoint; see
-https://docs.konghq.com/gateway/latest/admin-api/). Its ``configuration`` object carries the
-listener settings as Kong was started with them, e.g.::
+One poll asks (https://docs.konghq.com/gateway/latest/admin-api/): ``GET /`` (node information,
+listener settings), ``GET /status``, then ``/services``, ``/routes``, ``/plugins`` and
+``/consumers``, each walked page by page (``?size=page_size``, following ``next``). Every request
+goes through the shared :class:`~exporter.collectors.httpapi.ApiClient`; any failure raises, so
+the runtime keeps the last good snapshot and no half-read plugin list is ever compared.
 
-    "admin_listen": ["0.0.0.0:8001 reuseport backlog=16384", "127.0.0.1:8444 http2 ssl"]
+Events (source ``kong_monitor``, platform ``kong``, asset = the collector's name):
 
-``["off"]`` or an empty list means the listener is disabled. Each entry is parsed into address,
-port and flags; ``ssl`` makes it HTTPS, anything else is plain HTTP (``http2`` without ``ssl`` is
-cleartext h2c). For every listener bound to a network-reachable address, one *state* event
-``kong_monitor`` / ``service_discovery`` is emitted with ``data.listener``, ``address``,
-``port``, ``protocol``, ``endpoint`` (``"admin_listen 0.0.0.0:8001"``), ``flags``, ``node_id``,
-``hostname`` and ``kong_version``; the seed's ``kong_http_admin_api`` rule matches on those.
+- ``service_discovery`` (state), one per network-reachable listener: ``listener``, ``address``,
+  ``port``, ``protocol``, ``endpoint`` (``"admin_listen 0.0.0.0:8001"``), ``flags``,
+  ``node_id``, ``hostname``, ``kong_version``. Loopback listeners (127.0.0.0/8, ``::1``,
+  ``localhost``) are the hardening Kong recommends and produce none; other hostnames are not
+  resolved and count as reachable; unix sockets are not network listeners.
+- ``route_inventory`` (state), one per route: ``route_id``, ``route_name``, ``service_name``,
+  ``auth_plugins`` (how many authentication plugins apply), ``auth_plugin_types``, ``public``
+  (false when tagged ``internal``), ``paths``, ``hosts``, ``protocols``.
+- ``plugin_inventory`` (state), one per plugin: ``plugin_id``, ``plugin_type``, ``enabled``,
+  ``scope`` (global|service|route|consumer), ``service_name`` (``"(global)"`` for global
+  plugins), ``route_name``, ``consumer_name``.
+- ``plugin_configuration_change`` (change), from the second poll on: ``action``
+  (created|updated|enabled|disabled|deleted), ``changed`` (``config``, ``enabled``,
+  ``protocols``, ``scope``, ``name``) and the ``plugin_inventory`` fields. The first poll only
+  records a baseline: an exporter restart is not a change.
 
-Loopback listeners (127.0.0.0/8, ``::1``, ``localhost``) produce no event: they are reachable only
-from the Kong host itself, which is exactly the hardening Kong recommends for the Admin API, so
-reporting them as "discovered endpoints" would make every well-configured node look exposed.
-Hostnames other than ``localhost`` are treated as reachable: the exporter does not resolve DNS,
-and guessing "internal" would hide a real exposure. Unix sockets are not network listeners.
-
-Metric lines (besides the shared ``secmon_collector_*`` self-metrics)::
-
-    # HELP secmon_kong_node_info Kong node identity, from the Admin API root.
-    # TYPE secmon_kong_node_info gauge
-    secmon_kong_node_info{collector="edge",hostname="kong-1",node_id="3f1c…",version="3.6.1"} 1.0
-    # HELP secmon_kong_listeners Kong listeners by kind, protocol and exposure.
-    # TYPE secmon_kong_listeners gauge
-    secmon_kong_listeners{collector="edge",exposure="network",listener="admin_listen",\
-protocol="http"} 1.0
-
-Addresses are not labels (unbounded); they travel in events, where rules pick what they need.
+Metric lines: see :mod:`exporter.collectors.kong_metrics`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import json
-import re
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import aiohttp
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
-from pydantic import HttpUrl, SecretStr, field_validator, model_validator
+from prometheus_client.core import Metric
+from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
 from exporter.collectors.base import CollectorError, Snapshot
+from exporter.collectors.httpapi import ApiClient
+from exporter.collectors.kong_entities import (
+    Names,
+    PluginRecord,
+    RouteRecord,
+    diff_plugins,
+    fetch_entities,
+    plugin_records,
+    route_records,
+)
+from exporter.collectors.kong_listeners import (
+    LISTENER_KEYS,
+    Listener,
+    listener_specs,
+    parse_listener,
+    root_field,
+)
+from exporter.collectors.kong_metrics import (
+    api_metrics,
+    change_metrics,
+    entity_metrics,
+    node_metrics,
+    status_metrics,
+)
 from exporter.config import CollectorConfig
 from exporter.events import Event
 
-LISTENER_KEYS = ("admin_listen", "proxy_listen", "status_listen", "admin_gui_listen")
+__all__ = ["KongCollector", "KongConfig", "Listener", "parse_listener"]
+
 _REQUIRED_ROOT_FIELDS = ("node_id", "hostname", "version")
-_SPEC = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^\s:\[\]]+)):(?P<port>\d+)$")
-
-
-class KongHTTPError(CollectorError):
-    """A non-2xx answer; ``retry_after`` (seconds) is what a 429/503 asked us to wait."""
-
-    def __init__(self, message: str, *, status: int, retry_after: float | None) -> None:
-        super().__init__(message, reason=f"http_{status}", retry_after=retry_after)
-        self.status = status
 
 
 class KongConfig(CollectorConfig):
@@ -74,6 +79,10 @@ class KongConfig(CollectorConfig):
     token: SecretStr | None = None
     token_file: Path | None = None
     verify_tls: bool = True
+    # Services, routes, plugins and consumers; off leaves discovery only (``GET /`` + /status).
+    entities: bool = True
+    # Kong accepts 1-1000; larger pages mean fewer requests per poll (see docs/collectors.md).
+    page_size: Annotated[int, Field(ge=1, le=1000)] = 1000
 
     @field_validator("admin_url")
     @classmethod
@@ -104,91 +113,25 @@ class KongConfig(CollectorConfig):
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class Listener:
-    """One parsed ``*_listen`` entry."""
-
-    address: str
-    port: int
-    flags: tuple[str, ...] = ()
-
-    @property
-    def protocol(self) -> str:
-        return "https" if "ssl" in self.flags else "http"
-
-    @property
-    def host_port(self) -> str:
-        host = f"[{self.address}]" if ":" in self.address else self.address
-        return f"{host}:{self.port}"
-
-    @property
-    def network_reachable(self) -> bool:
-        name = self.address.lower().rstrip(".")
-        if name == "localhost" or name.endswith(".localhost"):
-            return False
-        try:
-            ip = ipaddress.ip_address(name)
-        except ValueError:
-            return True  # a hostname: not resolved, so assume reachable (see module docstring)
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return not ip.is_loopback
-
-
-def parse_listener(spec: str) -> Listener | None:
-    """Parse ``"0.0.0.0:8001 reuseport backlog=16384"``; ``None`` for ``off`` and unix sockets.
-
-    Accepts what nginx's ``listen`` accepts for TCP: ``addr:port``, ``[v6]:port``, ``*:port``
-    and a bare port (all meaning "every address" for the last two). Raises ``ValueError``.
-    """
-    words = spec.split()
-    if not words or words[0].lower() == "off" or words[0].startswith("unix:"):
-        return None
-    head, flags = words[0], tuple(words[1:])
-    if head.isdigit():
-        address, port_text = "0.0.0.0", head
-    else:
-        match = _SPEC.match(head)
-        if match is None:
-            raise ValueError(f"unrecognised listener address {head!r}")
-        address = match["v6"] or match["host"]
-        address = "0.0.0.0" if address == "*" else address
-        port_text = match["port"]
-        if match["v6"] is not None:
-            ipaddress.IPv6Address(address.split("%")[0])
-    port = int(port_text)
-    if not 0 < port < 65536:
-        raise ValueError(f"port {port} out of range in {spec!r}")
-    return Listener(address=address, port=port, flags=flags)
-
-
-def _field(mapping: Mapping[str, Any], key: str, where: str) -> Any:
-    if not isinstance(mapping, Mapping) or key not in mapping:
-        raise CollectorError(f"Kong Admin API root lacks field {where}{key!r}", reason="malformed")
-    return mapping[key]
-
-
-def _listener_specs(configuration: Mapping[str, Any], key: str) -> list[str]:
-    value = configuration.get(key)
-    if value is None:
-        if key == "admin_listen":  # present in every Kong version; others are newer
-            _field(configuration, key, "configuration.")
-        return []
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise CollectorError(f"configuration.{key} is not a list of strings", reason="malformed")
-    return [v.strip() for v in value]
-
-
 class KongCollector:
-    """Polls one Kong node's Admin API root into discovery events and node metrics."""
+    """Polls one Kong node's Admin API into events and metric families."""
+
+    type = "kong"
 
     def __init__(self, config: KongConfig, *, clock: Callable[[], float] = time.time) -> None:
         self._config = config
         self._clock = clock
-        self._url = str(config.admin_url).rstrip("/") + "/"
-        self._session: aiohttp.ClientSession | None = None
+        token = config.resolved_token()
+        self._client = ApiClient(
+            base_url=str(config.admin_url),
+            headers={"Kong-Admin-Token": token} if token else None,
+            timeout=config.timeout,
+            verify_tls=config.verify_tls,
+            clock=clock,
+        )
+        # Plugins as of the last *complete* poll; None until the first one (the baseline).
+        self._plugins: dict[str, PluginRecord] | None = None
+        self._changes: Counter[str] = Counter()
 
     @property
     def name(self) -> str:
@@ -198,118 +141,126 @@ class KongCollector:
     def interval(self) -> float:
         return self._config.interval
 
-    def _client(self) -> aiohttp.ClientSession:
-        # Created lazily: a session must be born inside the running event loop.
-        if self._session is None or self._session.closed:
-            headers = {"Accept": "application/json", "User-Agent": "secmon-exporter"}
-            token = self._config.resolved_token()
-            if token:
-                headers["Kong-Admin-Token"] = token
-            self._session = aiohttp.ClientSession(
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self._config.timeout),
-                connector=aiohttp.TCPConnector(ssl=self._config.verify_tls),
-            )
-        return self._session
-
-    async def _get_json(self, path: str) -> Any:
-        url = self._url + path.lstrip("/")
-        try:
-            async with self._client().get(url, allow_redirects=False) as response:
-                if not 200 <= response.status < 300:
-                    retry_after = response.headers.get("Retry-After", "")
-                    raise KongHTTPError(
-                        f"GET {url} answered HTTP {response.status}",
-                        status=response.status,
-                        retry_after=float(retry_after) if retry_after.isdigit() else None,
-                    )
-                body = await response.read()
-        except TimeoutError:
-            raise CollectorError(
-                f"GET {url} timed out after {self._config.timeout:g}s", reason="timeout"
-            ) from None
-        except aiohttp.ClientError as exc:
-            # aiohttp's messages name host and port only, never request headers.
-            raise CollectorError(f"GET {url} failed: {exc}", reason="connection") from None
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise CollectorError(f"GET {url} answered invalid JSON", reason="malformed") from None
+    @property
+    def client(self) -> ApiClient:
+        return self._client
 
     async def poll(self) -> Snapshot:
-        root = await self._get_json("/")
+        root = (await self._client.get("/")).data
         if not isinstance(root, Mapping):
             raise CollectorError("Kong Admin API root is not a JSON object", reason="malformed")
-        configuration = _field(root, "configuration", "")
-        node = {key: str(_field(root, key, "")) for key in _REQUIRED_ROOT_FIELDS}
-        listeners: list[tuple[str, Listener]] = []
-        for key in LISTENER_KEYS:
-            for spec in _listener_specs(configuration, key):
-                try:
-                    parsed = parse_listener(spec)
-                except ValueError as exc:
-                    raise CollectorError(
-                        f"configuration.{key}: {exc}", reason="malformed"
-                    ) from None
-                if parsed is not None:
-                    listeners.append((key, parsed))
+        node, listeners = _node(root)
+        status = (await self._client.get("status")).data
+        database = status.get("database") if isinstance(status, Mapping) else None
+        reachable = database.get("reachable") if isinstance(database, Mapping) else None
+        metrics: list[Metric] = [
+            *node_metrics(self.name, node, listeners),
+            *status_metrics(self.name, reachable if isinstance(reachable, bool) else None),
+        ]
         now = self._clock()
         events = [
-            self._event(key, listener, node, now)
+            self._discovery(key, listener, node, now)
             for key, listener in listeners
             if listener.network_reachable
         ]
-        return Snapshot(events=events, taken_at=now, metrics=self._metrics(node, listeners))
+        if self._config.entities:
+            entities = await fetch_entities(self._client, page_size=self._config.page_size)
+            names = Names(entities)
+            plugins, routes = plugin_records(entities, names), route_records(entities, names)
+            events += [self._route_event(r, now) for r in routes]
+            events += [self._plugin_event("plugin_inventory", p, now) for p in plugins.values()]
+            if self._plugins is not None:
+                for change in diff_plugins(self._plugins, plugins):
+                    self._changes[change.action] += 1
+                    events.append(
+                        self._plugin_event(
+                            "plugin_configuration_change",
+                            change.record,
+                            now,
+                            action=change.action,
+                            changed=list(change.changed),
+                        )
+                    )
+            # Committed only now: a poll that raised above leaves the baseline untouched.
+            self._plugins = plugins
+            metrics += entity_metrics(self.name, entities, plugins.values(), routes)
+            metrics += change_metrics(self.name, self._changes)
+        metrics += api_metrics(self.name, self.type, self._client)
+        return Snapshot(events=events, taken_at=now, metrics=metrics)
 
-    def _event(self, key: str, listener: Listener, node: Mapping[str, str], now: float) -> Event:
+    def _event(self, event_type: str, data: Mapping[str, Any], now: float, **kw: Any) -> Event:
         return Event(
             source="kong_monitor",
-            event_type="service_discovery",
-            kind="state",
+            event_type=event_type,
             platform="kong",
             asset=self._config.name,
             environment=self._config.environment,
             observed_at=now,
-            data={
-                "listener": key,
-                "address": listener.address,
-                "port": listener.port,
-                "protocol": listener.protocol,
-                "endpoint": f"{key} {listener.host_port}",
-                "flags": list(listener.flags),
-                "node_id": node["node_id"],
-                "hostname": node["hostname"],
-                "kong_version": node["version"],
-            },
+            data=data,
+            **kw,
         )
 
-    def _metrics(
-        self, node: Mapping[str, str], listeners: Sequence[tuple[str, Listener]]
-    ) -> list[Metric]:
-        info = InfoMetricFamily(
-            "secmon_kong_node",
-            "Kong node identity, from the Admin API root.",
-            labels=["collector"],
-        )
-        info.add_metric(
-            [self.name],
-            {"node_id": node["node_id"], "hostname": node["hostname"], "version": node["version"]},
-        )
-        counts = Counter(
-            (key, lis.protocol, "network" if lis.network_reachable else "loopback")
-            for key, lis in listeners
-        )
-        gauge = GaugeMetricFamily(
-            "secmon_kong_listeners",
-            "Kong listeners by kind, protocol and exposure.",
-            labels=["collector", "listener", "protocol", "exposure"],
-        )
-        for (key, protocol, exposure), count in sorted(counts.items()):
-            gauge.add_metric([self.name, key, protocol, exposure], count)
-        return [info, gauge]
+    def _discovery(
+        self, key: str, listener: Listener, node: Mapping[str, str], now: float
+    ) -> Event:
+        data = {
+            "listener": key,
+            "address": listener.address,
+            "port": listener.port,
+            "protocol": listener.protocol,
+            "endpoint": f"{key} {listener.host_port}",
+            "flags": list(listener.flags),
+            "node_id": node["node_id"],
+            "hostname": node["hostname"],
+            "kong_version": node["version"],
+        }
+        return self._event("service_discovery", data, now)
+
+    def _route_event(self, route: RouteRecord, now: float) -> Event:
+        data = {
+            "route_id": route.id,
+            "route_name": route.name,
+            "service_name": route.service_name,
+            "auth_plugins": len(route.auth_plugins),
+            "auth_plugin_types": list(route.auth_plugins),
+            "public": route.public,
+            "paths": list(route.paths),
+            "hosts": list(route.hosts),
+            "protocols": list(route.protocols),
+        }
+        return self._event("route_inventory", data, now)
+
+    def _plugin_event(
+        self, event_type: str, plugin: PluginRecord, now: float, **extra: Any
+    ) -> Event:
+        data = {
+            **extra,
+            "plugin_id": plugin.id,
+            "plugin_type": plugin.type,
+            "enabled": plugin.enabled,
+            "scope": plugin.scope,
+            "service_name": plugin.service_name,
+            "route_name": plugin.route_name,
+            "consumer_name": plugin.consumer_name,
+        }
+        kind = "change" if event_type == "plugin_configuration_change" else "state"
+        return self._event(event_type, data, now, kind=kind)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            # Let the connector's transports finish closing before the loop goes away.
-            await asyncio.sleep(0)
+        await self._client.close()
+
+
+def _node(root: Mapping[str, Any]) -> tuple[dict[str, str], list[tuple[str, Listener]]]:
+    """Node identity and every parsed listener from the Admin API root document."""
+    configuration = root_field(root, "configuration", "")
+    node = {key: str(root_field(root, key, "")) for key in _REQUIRED_ROOT_FIELDS}
+    listeners: list[tuple[str, Listener]] = []
+    for key in LISTENER_KEYS:
+        for spec in listener_specs(configuration, key):
+            try:
+                parsed = parse_listener(spec)
+            except ValueError as exc:
+                raise CollectorError(f"configuration.{key}: {exc}", reason="malformed") from None
+            if parsed is not None:
+                listeners.append((key, parsed))
+    return node, listeners

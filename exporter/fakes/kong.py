@@ -1,9 +1,14 @@
 """A fake Kong Admin API for tests and the demo estate.
 
-Answers ``GET /`` and ``GET /status`` in the shapes Kong documents for its node-information and
-node-status endpoints (https://docs.konghq.com/gateway/latest/admin-api/, "Information routes"),
-from a mutable :class:`KongState`. The fake *reports* whatever listeners the state says Kong was
-configured with; it only ever binds a loopback address itself.
+Follows the shapes in Kong's Admin API reference (https://docs.konghq.com/gateway/latest/admin-api/):
+
+- ``GET /`` and ``GET /status``: the node-information and node-status documents ("Information
+  routes"), from a mutable :class:`KongState`. The fake *reports* whatever listeners the state
+  says Kong was configured with; it only ever binds a loopback address itself.
+- ``GET /services``, ``/routes``, ``/plugins``, ``/consumers``: Kong's paginated list answer
+  ``{"data": [...], "next": "/services?offset=…&size=…", "offset": "…"}`` (``next`` is ``null``
+  on the last page); ``size`` is 1-1000, default 100, and anything else answers 400 as Kong does.
+  Entities carry Kong's foreign-key form (``"service": {"id": "…"}`` or ``null``).
 
 Control API (JSON, under ``/__fake__/``; never authenticated)::
 
@@ -14,9 +19,15 @@ Control API (JSON, under ``/__fake__/``; never authenticated)::
                {"status": 500, "count": 2}                 HTTP error (optional "retry_after")
                {"mode": "slow", "delay": 3, "count": 1}    answer after a delay
                {"mode": "malformed"}                       body that is not JSON
+               {"mode": "truncate"}                        the first half of the JSON body
                {"mode": "drop_field", "field": "configuration.admin_listen"}
+               any of them with "path": "/plugins"         only for requests to that path
     DELETE /__fake__/fail              clear the queue
-    GET    /__fake__/requests          requests seen: [{"path", "token_sent", "token_ok"}]
+    GET    /__fake__/requests          requests seen: [{"path", "query", "token_sent", "token_ok"}]
+    POST   /__fake__/entities/{kind}          add a service/route/plugin/consumer (id generated)
+    PATCH  /__fake__/entities/{kind}/{id}     merge fields ("config" merges key by key)
+    DELETE /__fake__/entities/{kind}/{id}     delete one
+    POST   /__fake__/generate          bulk estate: {"services": 200, "plugins_per_service": 10}
 
 When ``token`` is set in the state, Admin API requests without a matching ``Kong-Admin-Token``
 header get 401, as Kong Enterprise RBAC answers. Run standalone for the demo::
@@ -28,9 +39,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import copy
 import hmac
 import ipaddress
+import json
 import uuid
 from collections import deque
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -55,11 +68,100 @@ class KongState:
     hostname: str = "kong-fake"
     version: str = "3.6.1"
     token: str | None = None
+    # kind -> entities in insertion order; kinds are ENTITY_KINDS.
+    entities: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+ENTITY_KINDS = ("services", "routes", "plugins", "consumers")
+_CREATED_AT = 1_700_000_000
+
+
+def _fk(entity_id: str | None) -> dict[str, str] | None:
+    return {"id": entity_id} if entity_id else None
+
+
+def new_entity(kind: str, fields_: dict[str, Any]) -> dict[str, Any]:
+    """An entity with Kong's default fields filled in (ids are UUIDs, as Kong generates)."""
+    base: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "created_at": _CREATED_AT,
+        "updated_at": _CREATED_AT,
+        "tags": None,
+    }
+    if kind == "services":
+        base.update(
+            name=None, protocol="http", host="upstream.internal", port=80, path=None,
+            retries=5, connect_timeout=60000, enabled=True,
+        )  # fmt: skip
+    elif kind == "routes":
+        base.update(
+            name=None, protocols=["http", "https"], methods=None, hosts=None, paths=None,
+            strip_path=True, preserve_host=False, service=None,
+        )  # fmt: skip
+    elif kind == "plugins":
+        base.update(
+            name="", instance_name=None, config={}, enabled=True, service=None, route=None,
+            consumer=None, protocols=["grpc", "grpcs", "http", "https"],
+        )  # fmt: skip
+    elif kind == "consumers":
+        base.update(username=None, custom_id=None)
+    base.update(fields_)
+    return base
+
+
+def demo_entities(*, secure: bool) -> dict[str, list[dict[str, Any]]]:
+    """A small estate: billing behind jwt, a web service, a health route tagged internal.
+
+    Insecure: ``web`` has no authentication plugin and its ``cors`` plugin is disabled.
+    """
+
+    def ids(prefix: str, n: int) -> str:
+        return f"{prefix}-0000-4000-8000-{n:012d}"
+
+    billing = new_entity("services", {"id": ids("5b0f0a8e", 1), "name": "billing"})
+    web_ = new_entity("services", {"id": ids("5b0f0a8e", 2), "name": "web"})
+    routes = [
+        new_entity(
+            "routes",
+            {"id": ids("9d3c0000", n), "name": name, "paths": [path], "service": _fk(sid)},
+        )
+        for n, name, path, sid in (
+            (1, "billing-api", "/billing", billing["id"]),
+            (2, "web", "/", web_["id"]),
+            (3, "health", "/health", web_["id"]),
+        )
+    ]
+    routes[2]["tags"] = ["internal"]
+    plugin_specs: list[tuple[str, str | None, dict[str, Any]]] = [
+        ("jwt", billing["id"], {"claims_to_verify": ["exp"], "key_claim_name": "iss"}),
+        ("rate-limiting", None, {"minute": 600, "policy": "local"}),
+        ("cors", web_["id"], {"origins": ["https://www.example.com"]}),
+    ]
+    if secure:
+        plugin_specs.append(("key-auth", web_["id"], {"key_names": ["apikey"]}))
+    plugins = [
+        new_entity(
+            "plugins",
+            {"id": ids("c0ffee00", n), "name": name, "service": _fk(sid), "config": config},
+        )
+        for n, (name, sid, config) in enumerate(plugin_specs, start=1)
+    ]
+    plugins[2]["enabled"] = secure
+    consumers = [
+        new_entity("consumers", {"id": ids("a1a1a1a1", n), "username": name})
+        for n, name in ((1, "alice"), (2, "bob"))
+    ]
+    return {
+        "services": [billing, web_],
+        "routes": routes,
+        "plugins": plugins,
+        "consumers": consumers,
+    }
 
 
 SCENARIOS: dict[str, KongState] = {
-    "insecure": KongState(admin_listen=list(_INSECURE_ADMIN)),
-    "secure": KongState(admin_listen=list(_SECURE_ADMIN)),
+    "insecure": KongState(admin_listen=list(_INSECURE_ADMIN), entities=demo_entities(secure=False)),
+    "secure": KongState(admin_listen=list(_SECURE_ADMIN), entities=demo_entities(secure=True)),
     "disabled": KongState(admin_listen=["off"]),
 }
 
@@ -71,11 +173,12 @@ def scenario(name: str) -> KongState:
 
 @dataclass
 class Failure:
-    mode: str = "status"  # status | slow | malformed | drop_field
+    mode: str = "status"  # status | slow | malformed | truncate | drop_field
     status: int = 500
     delay: float = 0.0
     field: str = "configuration"
     retry_after: int | None = None
+    path: str | None = None  # only requests to this path; None: the next request of any path
 
 
 @dataclass
@@ -141,22 +244,36 @@ def _authorized(request: web.Request, fake: FakeKong) -> tuple[bool, bool]:
     return sent is not None, ok
 
 
+def _next_failure(fake: FakeKong, path: str) -> Failure | None:
+    for index, failure in enumerate(fake.failures):
+        if failure.path is None or failure.path == path:
+            del fake.failures[index]
+            return failure
+    return None
+
+
 async def _admin(request: web.Request, document: dict[str, Any]) -> web.Response:
     fake = request.app[FAKE_KEY]
     sent, ok = _authorized(request, fake)
-    fake.requests.append({"path": request.path, "token_sent": sent, "token_ok": ok})
+    fake.requests.append(
+        {"path": request.path, "query": request.query_string, "token_sent": sent, "token_ok": ok}
+    )
     if not ok:
         return web.json_response(
             {"message": "Invalid credentials. Token or User credentials required"}, status=401
         )
-    if fake.failures:
-        failure = fake.failures.popleft()
+    failure = _next_failure(fake, request.path)
+    if failure is not None:
         if failure.mode == "slow":
             await asyncio.sleep(failure.delay)
         elif failure.mode == "malformed":
             return web.Response(
                 text='{"version": "3.6.1", "configuration": ', content_type="application/json"
             )
+        elif failure.mode == "truncate":
+            # A connection cut mid-body behind a proxy that does not check lengths.
+            text = json.dumps(document)
+            return web.Response(text=text[: len(text) // 2], content_type="application/json")
         elif failure.mode == "drop_field":
             *parents, leaf = failure.field.split(".")  # "configuration.admin_listen" works too
             target = document
@@ -179,11 +296,121 @@ async def status(request: web.Request) -> web.Response:
     return await _admin(request, request.app[FAKE_KEY].status_document())
 
 
+def _offset_token(index: int) -> str:
+    # Kong's offsets are opaque base64 strings; callers must only ever follow ``next``.
+    return base64.urlsafe_b64encode(json.dumps([index]).encode()).decode().rstrip("=")
+
+
+def _offset_index(token: str) -> int:
+    padded = token + "=" * (-len(token) % 4)
+    value = json.loads(base64.urlsafe_b64decode(padded))
+    if not (isinstance(value, list) and len(value) == 1 and isinstance(value[0], int)):
+        raise ValueError(token)
+    return value[0]
+
+
+async def list_entities(request: web.Request) -> web.Response:
+    """``GET /{kind}?size=&offset=``: one page in Kong's list shape."""
+    kind = request.path.strip("/")
+    items = request.app[FAKE_KEY].state.entities.get(kind, [])
+    try:
+        size = int(request.query.get("size", "100"))
+        start = _offset_index(request.query["offset"]) if "offset" in request.query else 0
+    except (ValueError, TypeError):
+        return web.json_response(
+            {"message": "invalid offset or size", "name": "invalid offset", "code": 7}, status=400
+        )
+    if not 1 <= size <= 1000:
+        return web.json_response(
+            {"message": "size must be an integer between 1 and 1000", "name": "invalid size",
+             "code": 7},
+            status=400,
+        )  # fmt: skip
+    page = items[start : start + size]
+    offset = _offset_token(start + size) if start + size < len(items) else None
+    document: dict[str, Any] = {
+        "data": page,
+        "next": f"/{kind}?offset={offset}&size={size}" if offset else None,
+    }
+    if offset:
+        document["offset"] = offset
+    return await _admin(request, document)
+
+
 def _public(state: KongState) -> dict[str, Any]:
     # Even a fake's token stays out of answers: tests grep output for leaked tokens.
     document = asdict(state)
     document["token"] = "<set>" if state.token else None
+    document["entities"] = {kind: len(items) for kind, items in state.entities.items()}
     return document
+
+
+def _kind(request: web.Request) -> str:
+    kind = request.match_info["kind"]
+    if kind not in ENTITY_KINDS:
+        raise web.HTTPNotFound(text=f"kinds: {list(ENTITY_KINDS)}")
+    return kind
+
+
+def _find(state: KongState, kind: str, entity_id: str) -> dict[str, Any]:
+    for entity in state.entities.get(kind, []):
+        if entity["id"] == entity_id or entity.get("name") == entity_id:
+            return entity
+    raise web.HTTPNotFound(text=f"no {kind} {entity_id}")
+
+
+async def add_entity(request: web.Request) -> web.Response:
+    kind = _kind(request)
+    entity = new_entity(kind, dict(await request.json()))
+    request.app[FAKE_KEY].state.entities.setdefault(kind, []).append(entity)
+    return web.json_response(entity, status=201)
+
+
+async def patch_entity(request: web.Request) -> web.Response:
+    kind = _kind(request)
+    entity = _find(request.app[FAKE_KEY].state, kind, request.match_info["id"])
+    changes = dict(await request.json())
+    if isinstance(changes.get("config"), dict):
+        entity["config"] = {**entity.get("config", {}), **changes.pop("config")}
+    entity.update(changes)
+    entity["updated_at"] = int(entity.get("updated_at", _CREATED_AT)) + 1
+    return web.json_response(entity)
+
+
+async def delete_entity(request: web.Request) -> web.Response:
+    kind = _kind(request)
+    state = request.app[FAKE_KEY].state
+    entity = _find(state, kind, request.match_info["id"])
+    state.entities[kind].remove(entity)
+    return web.Response(status=204)
+
+
+async def generate(request: web.Request) -> web.Response:
+    """A large estate for benchmarks: N services, one route each, M plugins per service."""
+    spec = dict(await request.json())
+    services, per_service = int(spec.get("services", 0)), int(spec.get("plugins_per_service", 0))
+    names = ["rate-limiting", "cors", "acl", "request-transformer", "correlation-id", "jwt"]
+    entities: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ENTITY_KINDS}
+    for i in range(services):
+        service = new_entity("services", {"name": f"svc-{i:04d}"})
+        entities["services"].append(service)
+        entities["routes"].append(
+            new_entity("routes", {"name": f"route-{i:04d}", "service": _fk(service["id"])})
+        )
+        for j in range(per_service):
+            entities["plugins"].append(
+                new_entity(
+                    "plugins",
+                    {
+                        "name": names[j % len(names)],
+                        "instance_name": f"p-{i:04d}-{j:02d}",
+                        "service": _fk(service["id"]),
+                        "config": {"n": j},
+                    },
+                )
+            )
+    request.app[FAKE_KEY].state.entities = entities
+    return web.json_response({kind: len(items) for kind, items in entities.items()})
 
 
 async def get_config(request: web.Request) -> web.Response:
@@ -233,12 +460,18 @@ def create_app(state: KongState | None = None) -> web.Application:
     app[FAKE_KEY] = FakeKong(state=state or KongState(node_id=str(uuid.uuid4())))
     app.router.add_get("/", root)
     app.router.add_get("/status", status)
+    for kind in ENTITY_KINDS:
+        app.router.add_get(f"/{kind}", list_entities)
     app.router.add_get("/__fake__/config", get_config)
     app.router.add_put("/__fake__/config", put_config)
     app.router.add_post("/__fake__/scenario/{name}", set_scenario)
     app.router.add_post("/__fake__/fail", add_failure)
     app.router.add_delete("/__fake__/fail", clear_failures)
     app.router.add_get("/__fake__/requests", list_requests)
+    app.router.add_post("/__fake__/entities/{kind}", add_entity)
+    app.router.add_patch("/__fake__/entities/{kind}/{id}", patch_entity)
+    app.router.add_delete("/__fake__/entities/{kind}/{id}", delete_entity)
+    app.router.add_post("/__fake__/generate", generate)
     return app
 
 
