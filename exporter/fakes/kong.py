@@ -382,7 +382,8 @@ async def delete_entity(request: web.Request) -> web.Response:
     state = request.app[FAKE_KEY].state
     entity = _find(state, kind, request.match_info["id"])
     state.entities[kind].remove(entity)
-    return web.Response(status=204)
+    # Kong answers 204; the control API answers JSON so every control call decodes alike.
+    return web.json_response({"deleted": entity["id"]})
 
 
 async def generate(request: web.Request) -> web.Response:
