@@ -19,20 +19,25 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 from exporter.collectors.registry import build_collector
 from exporter.config import ConfigError, ExporterConfig, load_config, parse_listen
 from exporter.http import create_app
-from exporter.runtime import DetectionSink, Runtime, Scheduled
+from exporter.inventory import Inventory, InventoryError
+from exporter.runtime import DetectionSink, Enricher, Runtime, Scheduled
 
 log = logging.getLogger("exporter")
 
 
 def build_runtime(
-    config: ExporterConfig, registry: CollectorRegistry, detection: DetectionSink | None
+    config: ExporterConfig,
+    registry: CollectorRegistry,
+    detection: DetectionSink | None,
+    *,
+    enricher: Enricher | None = None,
 ) -> Runtime:
     """Collectors for every enabled config entry, wired to one registry and detection."""
     scheduled = [
         Scheduled(collector=build_collector(c), type=c.type, timeout=c.timeout)
         for c in config.enabled_collectors
     ]
-    return Runtime(scheduled, registry=registry, detection=detection)
+    return Runtime(scheduled, registry=registry, detection=detection, enricher=enricher)
 
 
 async def serve(config: ExporterConfig, listen: str) -> int:
@@ -45,11 +50,18 @@ async def serve(config: ExporterConfig, listen: str) -> int:
         return 2
     # ``*_created`` series double every counter for no benefit on a scrape target like this one.
     disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
+    try:
+        inventory = Inventory.from_config(config.inventory, violations=detection.violations)
+    except InventoryError as exc:
+        print(f"invalid asset inventory:\n{exc}", file=sys.stderr)
+        return 2
     registry = CollectorRegistry(auto_describe=True)
     registry.register(detection)
-    runtime = build_runtime(config, registry, detection)
+    registry.register(inventory)
+    runtime = build_runtime(config, registry, detection, enricher=inventory)
     host, port = parse_listen(listen)
-    runner = web.AppRunner(create_app(runtime=runtime, registry=registry), access_log=None)
+    app = create_app(runtime=runtime, registry=registry, inventory=inventory)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

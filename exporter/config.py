@@ -41,6 +41,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from exporter.inventory.model import InventoryConfig
+
 ENV_PREFIX = "SECMON_EXPORTER_"
 DEFAULT_LISTEN = "127.0.0.1:9188"
 _COLLECTOR_ENV_PREFIX = f"{ENV_PREFIX}COLLECTORS__"
@@ -125,6 +127,7 @@ class ExporterConfig(BaseSettings):
     listen: str = DEFAULT_LISTEN
     rules: RulesConfig = Field(default_factory=RulesConfig)
     collectors: CollectorConfigs = Field(default_factory=list)
+    inventory: InventoryConfig = Field(default_factory=InventoryConfig)
 
     @field_validator("listen")
     @classmethod

@@ -16,10 +16,12 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
+from exporter.inventory import Inventory
 from exporter.runtime import CollectorState, Runtime
 
 REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
+INVENTORY_KEY = web.AppKey("inventory", Inventory)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -41,6 +43,13 @@ async def ready(request: web.Request) -> web.Response:
         return web.Response(text="OK\n")
     waiting = ", ".join(s.name for s in runtime.states if s.attempts == 0)
     return web.Response(status=503, text=f"waiting for first poll of: {waiting}\n")
+
+
+async def assets(request: web.Request) -> web.Response:
+    """``GET /api/v1/assets``: the asset store (declared + discovered, owner, score) as JSON."""
+    inventory = request.app[INVENTORY_KEY]
+    rows = await asyncio.get_running_loop().run_in_executor(None, inventory.assets)
+    return web.json_response({"assets": [row.to_json() for row in rows]})
 
 
 def _status(state: CollectorState) -> str:
@@ -72,14 +81,18 @@ async def _run_collectors(app: web.Application) -> AsyncIterator[None]:
     await runtime.stop()
 
 
-def create_app(*, runtime: Runtime, registry: CollectorRegistry) -> web.Application:
+def create_app(
+    *, runtime: Runtime, registry: CollectorRegistry, inventory: Inventory | None = None
+) -> web.Application:
     """The aiohttp application; it starts the collectors' polling and stops it on shutdown."""
     app = web.Application()
     app[REGISTRY_KEY] = registry
     app[RUNTIME_KEY] = runtime
+    app[INVENTORY_KEY] = inventory if inventory is not None else Inventory()
     app.cleanup_ctx.append(_run_collectors)
     app.router.add_get("/", index)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
+    app.router.add_get("/api/v1/assets", assets)
     return app
