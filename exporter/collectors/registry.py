@@ -14,6 +14,7 @@ from typing import Annotated, Any, Generic, TypeVar, Union
 
 from pydantic import Field
 
+from exporter.collectors.aws import AwsCollector, AwsConfig
 from exporter.collectors.base import Collector
 from exporter.collectors.github import GitHubCollector, GitHubConfig
 from exporter.collectors.kong import KongCollector, KongConfig
@@ -39,6 +40,7 @@ class CollectorType(Generic[C]):
 COLLECTOR_TYPES: dict[str, CollectorType[Any]] = {
     "github": CollectorType(GitHubConfig, GitHubCollector),
     "kong": CollectorType(KongConfig, KongCollector),
+    "aws": CollectorType(AwsConfig, AwsCollector),
     "vulnerability_reports": CollectorType(
         VulnerabilityReportsConfig, VulnerabilityReportsCollector
     ),
