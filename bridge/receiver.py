@@ -94,8 +94,12 @@ async def _receive(request: web.Request) -> web.Response:
     metrics.store_up.set(1)
 
     duplicates = sum(r.duplicate for r in receipts)
-    for alert in delivery.alerts:
-        metrics.alerts_received.labels(status=alert.status).inc()
+    # One counter update per status, not per alert: label look-ups take a lock each.
+    firing = sum(alert.status == "firing" for alert in delivery.alerts)
+    if firing:
+        metrics.alerts_received.labels(status="firing").inc(firing)
+    if firing < len(delivery.alerts):
+        metrics.alerts_received.labels(status="resolved").inc(len(delivery.alerts) - firing)
     metrics.alerts_duplicate.inc(duplicates)
     logger.info(
         "received group %s: %d alert(s), %d new, %d duplicate%s",
