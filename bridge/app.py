@@ -9,22 +9,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
+import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bridge.api.alerts import list_alerts
+from bridge.api.actions import acknowledge, resolve, suppress
+from bridge.api.alerts import get_alert, list_alerts
+from bridge.api.openapi import serve_openapi
 from bridge.auth import api_authenticator, webhook_authenticator
 from bridge.config import BridgeConfig
-from bridge.keys import API_AUTH, CONFIG, METRICS, PIPELINE, REDIS, STORE, WEBHOOK_AUTH
+from bridge.dedupe import DedupeIndex, build_dedupe_index
+from bridge.keys import (
+    API_AUTH,
+    CONFIG,
+    HTTP_CLIENT,
+    METRICS,
+    PIPELINE,
+    REDIS,
+    STORE,
+    WEBHOOK_AUTH,
+)
 from bridge.metrics import BridgeMetrics
 from bridge.netaddr import redact_url
 from bridge.ops import healthy, metrics, probe_store_forever, ready
 from bridge.pipeline import build_pipeline
 from bridge.receiver import receive_alertmanager
 from bridge.store import StoreError, open_store
+from bridge.sweep import lifecycle_context
 
 logger = logging.getLogger(__name__)
 
@@ -34,23 +48,54 @@ class StartupError(Exception):
 
 
 def create_app(config: BridgeConfig) -> web.Application:
-    pipeline = build_pipeline(config)
     # Requests larger than this are refused by the receiver with a 413 before aiohttp's own
     # limit applies; keep aiohttp's limit in step for any other handler reading bodies.
     app = web.Application(client_max_size=config.max_body_bytes)
+    bridge_metrics = BridgeMetrics()
+    redis_url = config.redis_url.get_secret_value() if config.redis_url else None
+    dedupe_index = build_dedupe_index(redis_url)
+    pipeline = build_pipeline(
+        config, store=lambda: app[STORE], metrics=bridge_metrics, dedupe_index=dedupe_index
+    )
+    bridge_metrics.register_stages(pipeline.names)
     app[CONFIG] = config
-    app[METRICS] = BridgeMetrics(pipeline.names)
+    app[METRICS] = bridge_metrics
     app[PIPELINE] = pipeline
     app[WEBHOOK_AUTH] = webhook_authenticator(config)
     app[API_AUTH] = api_authenticator(config)
     app.cleanup_ctx.append(store_context)
     app.cleanup_ctx.append(redis_context)
+    app.cleanup_ctx.append(_closing(dedupe_index))
+    app.cleanup_ctx.append(http_client_context)
+    app.cleanup_ctx.append(lifecycle_context)
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/v1/openapi.json", serve_openapi)
     app.router.add_post("/api/v1/alertmanager", receive_alertmanager)
     app.router.add_get("/api/v1/alerts", list_alerts)
+    app.router.add_get("/api/v1/alerts/{id}", get_alert)
+    app.router.add_post("/api/v1/alerts/{id}/ack", acknowledge)
+    app.router.add_post("/api/v1/alerts/{id}/resolve", resolve)
+    app.router.add_post("/api/v1/alerts/{id}/suppress", suppress)
     return app
+
+
+def _closing(index: DedupeIndex) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await index.close()
+
+    return context
+
+
+async def http_client_context(app: web.Application) -> AsyncIterator[None]:
+    timeout = aiohttp.ClientTimeout(total=app[CONFIG].store.timeout_seconds * 2)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        app[HTTP_CLIENT] = session
+        yield
 
 
 async def store_context(app: web.Application) -> AsyncIterator[None]:

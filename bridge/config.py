@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bridge.classify import ClassificationConfig
+from bridge.dedupe import DedupeConfig
 from bridge.netaddr import split_host_port
 from bridge.secretfile import read_secret_file
 
@@ -74,6 +76,32 @@ class StoreOptions(BaseModel):
         return self
 
 
+class LifecycleOptions(BaseModel):
+    """When alerts that stopped arriving are closed, and how often lifecycle chores run.
+
+    Alertmanager re-sends every firing alert once per ``repeat_interval``; one that has not
+    arrived for two of those is gone (a silenced alert that resolves is never sent), so
+    ``expire_after_seconds`` defaults to twice the repeat interval configured here.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Alertmanager's own default repeat_interval is 4h; set this to the route's value.
+    alertmanager_repeat_interval_seconds: float = Field(default=4 * 3600.0, gt=0)
+    expire_after_seconds: float | None = Field(default=None, gt=0)
+    sweep_interval_seconds: float = Field(default=60.0, gt=0)
+    # The open-alerts gauge is a cached count refreshed this often, never a query per scrape.
+    open_alerts_refresh_seconds: float = Field(default=15.0, gt=0)
+    # How long a silence created by "suppress" lasts when the request gives no duration.
+    default_silence_seconds: float = Field(default=24 * 3600.0, gt=0)
+
+    @property
+    def expire_after(self) -> float:
+        if self.expire_after_seconds is not None:
+            return self.expire_after_seconds
+        return 2 * self.alertmanager_repeat_interval_seconds
+
+
 class BridgeConfig(BaseSettings):
     """Everything ``secmon-bridge serve`` needs; see the module docstring for precedence."""
 
@@ -96,6 +124,11 @@ class BridgeConfig(BaseSettings):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     store: StoreOptions = Field(default_factory=StoreOptions)
+    # Where "suppress" with create_silence creates silences (Alertmanager's v2 API).
+    alertmanager_url: str | None = None
+    lifecycle: LifecycleOptions = Field(default_factory=LifecycleOptions)
+    classification: ClassificationConfig = Field(default_factory=ClassificationConfig)
+    dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -127,6 +160,13 @@ class BridgeConfig(BaseSettings):
         if scheme == "sqlite" and (not rest.startswith("/") or rest in {"/", "/:memory:"}):
             raise ValueError("a SQLite URL needs a file path: sqlite:///file.db")
         return value
+
+    @field_validator("alertmanager_url")
+    @classmethod
+    def _valid_alertmanager_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return None if value is None else value.rstrip("/")
 
     @field_validator("redis_url")
     @classmethod

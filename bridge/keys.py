@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from redis.asyncio import Redis
 
 from bridge.auth import Authenticator
@@ -19,3 +19,5 @@ API_AUTH = web.AppKey("secmon_api_auth", Authenticator)
 # Set by the cleanup contexts in bridge.app while the application runs.
 STORE: web.AppKey[AlertStore] = web.AppKey("secmon_store")
 REDIS: web.AppKey[Redis | None] = web.AppKey("secmon_redis")
+# Outgoing HTTP (Alertmanager silences); one session for the app's lifetime.
+HTTP_CLIENT: web.AppKey[ClientSession] = web.AppKey("secmon_http_client")

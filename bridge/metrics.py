@@ -10,6 +10,13 @@ zeros instead of missing series::
     secmon_bridge_webhook_duration_seconds_bucket{le="0.005"} 7.0
     secmon_bridge_store_up 1.0
     secmon_bridge_pipeline_errors_total{stage="announce"} 0.0
+    secmon_bridge_alerts_deduplicated_total{kind="similar"} 3.0
+    secmon_bridge_alerts_truncated_total 0.0
+    secmon_bridge_alerts_expired_total 1.0
+    secmon_bridge_pipeline_duration_seconds_bucket{le="0.005"} 9.0
+    secmon_bridge_open_alerts{severity="critical"} 2.0
+    secmon_bridge_time_to_acknowledge_seconds_bucket{severity="critical",le="300.0"} 1.0
+    secmon_bridge_time_to_resolve_seconds_bucket{severity="high",le="3600.0"} 1.0
 """
 
 from __future__ import annotations
@@ -19,6 +26,13 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from bridge.store.base import ALERT_STATUSES
+
+SEVERITIES = ("critical", "high", "medium", "low")
+# MTTA/MTTR span seconds (auto-resolved flaps) to days; targets are 15 min and 4 h (seed KPIs).
+RESPONSE_BUCKETS = (
+    10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 86400.0,
+    3 * 86400.0, 7 * 86400.0,
+)  # fmt: skip
 
 WEBHOOK_CODES = ("200", "400", "401", "413", "500", "503")
 # Webhook latency is dominated by the durable commit: resolution from 1 ms to 10 s.
@@ -64,9 +78,73 @@ class BridgeMetrics:
             ["stage"],
             registry=self.registry,
         )
+        self.alerts_deduplicated = Counter(
+            "secmon_bridge_alerts_deduplicated",
+            "New alert instances merged into a primary alert, by match kind (exact|similar).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.alerts_truncated = Counter(
+            "secmon_bridge_alerts_truncated",
+            "Alerts Alertmanager left out of payloads (truncatedAlerts); never taken as resolved.",
+            registry=self.registry,
+        )
+        self.alerts_expired = Counter(
+            "secmon_bridge_alerts_expired",
+            "Firing alerts the expiry sweep resolved because Alertmanager stopped sending them.",
+            registry=self.registry,
+        )
+        self.pipeline_duration = Histogram(
+            "secmon_bridge_pipeline_duration_seconds",
+            "Time the pipeline stages took for one stored delivery.",
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.open_alerts = Gauge(
+            "secmon_bridge_open_alerts",
+            "Alerts in status open, by severity (a cached count, refreshed periodically).",
+            ["severity"],
+            registry=self.registry,
+        )
+        self.time_to_acknowledge = Histogram(
+            "secmon_bridge_time_to_acknowledge_seconds",
+            "Time from an alert's creation to its acknowledgement (MTTA), by severity.",
+            ["severity"],
+            buckets=RESPONSE_BUCKETS,
+            registry=self.registry,
+        )
+        self.time_to_resolve = Histogram(
+            "secmon_bridge_time_to_resolve_seconds",
+            "Time from an alert's creation to its resolution (MTTR), by severity.",
+            ["severity"],
+            buckets=RESPONSE_BUCKETS,
+            registry=self.registry,
+        )
+        self._open_seen: set[str] = set(SEVERITIES)
+        for kind in ("exact", "similar"):
+            self.alerts_deduplicated.labels(kind=kind)
+        for severity in SEVERITIES:
+            self.open_alerts.labels(severity=severity).set(0)
+            self.time_to_acknowledge.labels(severity=severity)
+            self.time_to_resolve.labels(severity=severity)
         for status in ALERT_STATUSES:
             self.alerts_received.labels(status=status)
         for code in WEBHOOK_CODES:
             self.webhook_requests.labels(code=code)
+        self.register_stages(stage_names)
+
+    def register_stages(self, stage_names: Iterable[str]) -> None:
         for stage in stage_names:
             self.pipeline_errors.labels(stage=stage)
+
+    def observe_acknowledged(self, severity: str | None, seconds: float) -> None:
+        self.time_to_acknowledge.labels(severity=severity or "unknown").observe(max(0.0, seconds))
+
+    def observe_resolved(self, severity: str | None, seconds: float) -> None:
+        self.time_to_resolve.labels(severity=severity or "unknown").observe(max(0.0, seconds))
+
+    def set_open_alerts(self, counts: dict[str, int]) -> None:
+        """Replace the gauge's values; severities that dropped to none read 0, not stale."""
+        self._open_seen.update(counts)
+        for severity in self._open_seen:
+            self.open_alerts.labels(severity=severity).set(counts.get(severity, 0))

@@ -110,6 +110,17 @@ async def _receive(request: web.Request) -> web.Response:
         f", {payload.truncated_alerts} truncated" if payload.truncated_alerts else "",
     )
 
+    if payload.truncated_alerts:
+        # Alertmanager left alerts out (max_alerts): their absence says nothing about them,
+        # and the expiry sweep spares this group while it keeps arriving truncated.
+        metrics.alerts_truncated.inc(payload.truncated_alerts)
+        logger.warning(
+            "group %s truncated: %d alert(s) not sent; they are not taken as resolved",
+            payload.group_key,
+            payload.truncated_alerts,
+        )
+
+    pipeline_started = time.perf_counter()
     try:
         await app[PIPELINE].run(Batch(delivery=delivery, receipts=receipts))
     except StageFailed as exc:
@@ -117,6 +128,7 @@ async def _receive(request: web.Request) -> web.Response:
         # duplicates that the pipeline skips. Count it and leave the batch to the operator.
         metrics.pipeline_errors.labels(stage=exc.stage).inc()
         logger.exception("%s (group %s)", exc, payload.group_key)
+    metrics.pipeline_duration.observe(time.perf_counter() - pipeline_started)
 
     return web.json_response(
         {"status": "stored", "alerts": len(receipts), "duplicates": duplicates}

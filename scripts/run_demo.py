@@ -248,7 +248,7 @@ def watch(
                 f"{alert.get('rule_id', '?')} asset={labels.get('asset', '?')}: {title}",
                 flush=True,
             )
-            if exit_rule and alert.get("rule_id") == exit_rule and alert["status"] == "firing":
+            if exit_rule and alert.get("rule_id") == exit_rule and alert["status"] == "open":
                 return 0
         if exit_rule and time.monotonic() - started > timeout:
             print(f"demo: no {exit_rule} alert within {timeout:.0f}s", file=sys.stderr)

@@ -1,42 +1,56 @@
-"""``GET /api/v1/alerts``: alert instances, newest first, filtered and paginated.
+"""``GET /api/v1/alerts`` (filtered, paginated) and ``GET /api/v1/alerts/{id}`` (one, in full).
 
-Query parameters: ``status`` (firing|resolved), ``severity``, ``rule_id``, ``limit`` (1-1000,
-default 100) and ``cursor`` (the previous page's ``next_cursor``). Unknown parameters are a 400,
-so a typo never silently returns everything.
+List parameters: ``status`` (open|acknowledged|resolved|suppressed), ``severity``, ``rule_id``,
+``asset``, ``since`` (RFC 3339: created at or after), ``limit`` (1-1000, default 100) and
+``cursor`` (the previous page's ``next_cursor``). Unknown parameters are a 400, so a typo never
+silently returns everything.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from aiohttp import hdrs, web
+from aiohttp import web
 from multidict import MultiMapping
 
+from bridge.api.common import alert_id, error, store_unavailable, unauthorized
 from bridge.api.cursor import BadCursor, decode_cursor, encode_cursor
-from bridge.keys import API_AUTH, STORE
+from bridge.api.render import alert_json, detail_json
+from bridge.keys import STORE
 from bridge.store import StoreUnavailable
-from bridge.store.base import ALERT_STATUSES, AlertQuery, AlertStatus, StoredAlert
+from bridge.store.base import AlertQuery
+from bridge.store.records import LIFECYCLE_STATUSES, LifecycleStatus
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-KNOWN_PARAMETERS = frozenset({"status", "severity", "rule_id", "limit", "cursor"})
+KNOWN_PARAMETERS = frozenset({"status", "severity", "rule_id", "asset", "since", "limit", "cursor"})
 
 
 class BadQuery(ValueError):
     """A query parameter is wrong; the message names it."""
 
 
+def _status(value: str) -> LifecycleStatus:
+    for status in LIFECYCLE_STATUSES:
+        if value == status:
+            return status
+    raise BadQuery(f"status: must be one of {', '.join(LIFECYCLE_STATUSES)}")
+
+
+def _since(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadQuery("since: must be an RFC 3339 time, e.g. 2026-11-25T09:00:00Z") from None
+    if parsed.tzinfo is None:
+        raise BadQuery("since: needs a time zone offset (Z or ±hh:mm)")
+    return parsed
+
+
 def parse_query(params: MultiMapping[str]) -> AlertQuery:
     unknown = sorted(set(params) - KNOWN_PARAMETERS)
     if unknown:
         raise BadQuery(f"unknown query parameter(s): {', '.join(unknown)}")
-    status: AlertStatus | None = None
-    if "status" in params:
-        value = params["status"]
-        if value not in ALERT_STATUSES:
-            raise BadQuery(f"status: must be one of {', '.join(ALERT_STATUSES)}")
-        status = "resolved" if value == "resolved" else "firing"
     limit = DEFAULT_LIMIT
     if "limit" in params:
         text = params["limit"]
@@ -50,55 +64,27 @@ def parse_query(params: MultiMapping[str]) -> AlertQuery:
         except BadCursor as exc:
             raise BadQuery(str(exc)) from None
     return AlertQuery(
-        status=status,
+        status=_status(params["status"]) if "status" in params else None,
         severity=params.get("severity"),
         rule_id=params.get("rule_id"),
+        asset_id=params.get("asset"),
+        since=_since(params["since"]) if "since" in params else None,
         before_id=before_id,
         limit=limit,
     )
 
 
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
-def alert_json(alert: StoredAlert) -> dict[str, Any]:
-    return {
-        "id": alert.id,
-        "fingerprint": alert.fingerprint,
-        "rule_id": alert.rule_id,
-        "alertname": alert.alertname,
-        "title": alert.title,
-        "severity": alert.severity,
-        "category": alert.category,
-        "status": alert.status,
-        "asset_id": alert.asset_id,
-        "environment": alert.environment,
-        "labels": dict(alert.labels),
-        "annotations": dict(alert.annotations),
-        "generator_url": alert.generator_url,
-        "starts_at": _time(alert.starts_at),
-        "ends_at": _time(alert.ends_at),
-        "occurrence_count": alert.occurrence_count,
-        "created_at": _time(alert.created_at),
-        "updated_at": _time(alert.updated_at),
-        "acknowledged_at": _time(alert.acknowledged_at),
-        "resolved_at": _time(alert.resolved_at),
-    }
-
-
 async def list_alerts(request: web.Request) -> web.Response:
-    authenticator = request.app[API_AUTH]
-    if not authenticator.allows(request.headers.get(hdrs.AUTHORIZATION)):
-        return authenticator.challenge()
+    if (denied := unauthorized(request)) is not None:
+        return denied
     try:
         query = parse_query(request.query)
     except BadQuery as exc:
-        return web.json_response({"error": str(exc)}, status=400)
+        return error(400, str(exc))
     try:
         page = await request.app[STORE].list_alerts(query)
     except StoreUnavailable:
-        return web.json_response({"error": "alert store unavailable; retry later"}, status=503)
+        return store_unavailable()
     return web.json_response(
         {
             "alerts": [alert_json(alert) for alert in page.alerts],
@@ -107,3 +93,16 @@ async def list_alerts(request: web.Request) -> web.Response:
             ),
         }
     )
+
+
+async def get_alert(request: web.Request) -> web.Response:
+    if (denied := unauthorized(request)) is not None:
+        return denied
+    wanted = alert_id(request)
+    try:
+        detail = None if wanted is None else await request.app[STORE].get_alert(wanted)
+    except StoreUnavailable:
+        return store_unavailable()
+    if detail is None:
+        return error(404, f"no alert with id {request.match_info['id']}")
+    return web.json_response(detail_json(detail))

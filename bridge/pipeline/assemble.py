@@ -2,20 +2,37 @@
 
 receive (auth, validate) → persist happen in :mod:`bridge.receiver` before any stage runs,
 because nothing may be acknowledged that is not stored. The stages below then see every stored
-delivery, in this order.
+delivery, in this order::
+
+    classify → anomaly context → dedupe → lifecycle (persist, timeline) → escalate → announce
 """
 
 from __future__ import annotations
 
+from bridge.classify import ClassificationEngine
 from bridge.config import BridgeConfig
+from bridge.dedupe import DedupeIndex
+from bridge.metrics import BridgeMetrics
 from bridge.pipeline.announce import Announce
-from bridge.pipeline.base import Pipeline
+from bridge.pipeline.anomaly import AnomalyContext
+from bridge.pipeline.base import Pipeline, StoreRef
+from bridge.pipeline.classify import Classify
+from bridge.pipeline.dedupe import Dedupe
+from bridge.pipeline.escalate import Escalate
+from bridge.pipeline.lifecycle import Lifecycle
 
 
-def build_pipeline(config: BridgeConfig) -> Pipeline:
+def build_pipeline(
+    config: BridgeConfig, *, store: StoreRef, metrics: BridgeMetrics, dedupe_index: DedupeIndex
+) -> Pipeline:
     """The stages for ``config``; stages with settings take them from it."""
     return Pipeline(
         stages=[
+            Classify(ClassificationEngine(config.classification), store),
+            AnomalyContext(),
+            Dedupe(dedupe_index, config.dedupe, metrics),
+            Lifecycle(store, metrics),
+            Escalate(),
             Announce(),
         ]
     )

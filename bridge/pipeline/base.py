@@ -7,24 +7,42 @@ stage sees, so a stage can enrich it (classification, anomaly context) or narrow
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from bridge.store.base import Delivery, ReceiptResult
+from bridge.classify import Classification
+from bridge.dedupe import DedupeDecision
+from bridge.store.base import AlertStore, Delivery, ReceiptResult
+
+# Stages are built with the app, the store opens when it starts: stages look it up per run.
+StoreRef = Callable[[], AlertStore]
 
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """One stored delivery and what storing each of its alerts did."""
+    """One stored delivery, what storing each alert did, and what the stages found so far.
+
+    Stages add their findings keyed by alert instance id (``dataclasses.replace``), so every
+    later stage, and the lifecycle stage that persists them, sees them all.
+    """
 
     delivery: Delivery
     receipts: Sequence[ReceiptResult]
+    classifications: Mapping[int, Classification] = field(default_factory=dict)
+    # Anomaly context per alert (issue 7 fills it; empty until then).
+    anomaly: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    dedupe: Mapping[int, DedupeDecision] = field(default_factory=dict)
 
     @property
     def fresh(self) -> list[ReceiptResult]:
         """Receipts that changed something: everything except exact re-deliveries."""
         return [r for r in self.receipts if not r.duplicate]
+
+    @property
+    def created(self) -> list[ReceiptResult]:
+        """Receipts that created an alert instance: the alerts to classify and dedupe."""
+        return [r for r in self.receipts if r.created]
 
 
 class StopPipeline(Exception):

@@ -11,8 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from bridge.store.records import (
+    AlertDetail,
+    ClassificationHistory,
+    LifecycleStatus,
+    ProcessingWrite,
+    ResolvedTiming,
+    Transition,
+)
+
+# What Alertmanager says about an alert (``am_status``); the bridge's own lifecycle state is
+# :data:`~bridge.store.records.LifecycleStatus` (``status``).
 AlertStatus = Literal["firing", "resolved"]
 ALERT_STATUSES: tuple[AlertStatus, ...] = ("firing", "resolved")
 
@@ -107,7 +118,13 @@ class ReceiptResult:
 
 @dataclass(frozen=True, slots=True)
 class StoredAlert:
-    """An alert instance as the API shows it."""
+    """An alert instance as the API shows it.
+
+    ``severity`` is the classified (final) severity once the pipeline ran, the rule's label
+    before; ``base_severity`` keeps the rule's. ``duplicates`` lists the instances merged into
+    this one (``{"alert_id", "timestamp", "source", "score"}``), ``primary_id`` the one this
+    instance was merged into.
+    """
 
     id: int
     fingerprint: str
@@ -116,7 +133,8 @@ class StoredAlert:
     title: str | None
     severity: str | None
     category: str | None
-    status: AlertStatus
+    status: LifecycleStatus
+    am_status: AlertStatus
     asset_id: str | None
     environment: str | None
     labels: Mapping[str, str]
@@ -129,15 +147,34 @@ class StoredAlert:
     updated_at: datetime
     acknowledged_at: datetime | None
     resolved_at: datetime | None
+    base_severity: str | None = None
+    business_impact: str | None = None
+    urgency: str | None = None
+    confidence: float | None = None
+    reasons: Sequence[Mapping[str, Any]] = ()
+    enrichment: Mapping[str, Any] | None = None
+    classified_at: datetime | None = None
+    primary_id: int | None = None
+    dedupe_score: float | None = None
+    last_occurrence_at: datetime | None = None
+    duplicates: Sequence[Mapping[str, Any]] = ()
+    acknowledged_by: str | None = None
+    resolved_by: str | None = None
+    suppressed_at: datetime | None = None
+    suppressed_by: str | None = None
+    suppressed_until: datetime | None = None
+    silence_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AlertQuery:
     """Filters for listing alerts, newest first; ``before_id`` continues a previous page."""
 
-    status: AlertStatus | None = None
+    status: LifecycleStatus | None = None
     severity: str | None = None
     rule_id: str | None = None
+    asset_id: str | None = None
+    since: datetime | None = None  # created at or after
     before_id: int | None = None
     limit: int = 100
 
@@ -162,6 +199,43 @@ class AlertStore(Protocol):
 
     async def list_alerts(self, query: AlertQuery) -> AlertPage:
         """Alert instances matching ``query``, newest first."""
+        ...
+
+    async def get_alert(self, alert_id: int) -> AlertDetail | None:
+        """One alert with its occurrences and timeline; None if no such id."""
+        ...
+
+    async def classification_history(
+        self,
+        pairs: Sequence[tuple[str | None, str | None]],
+        *,
+        exclude_ids: Sequence[int],
+        now: datetime,
+    ) -> ClassificationHistory:
+        """History counts and open alerts for (rule_id, asset_id) pairs: one query per batch."""
+        ...
+
+    async def apply_processing(self, write: ProcessingWrite) -> list[ResolvedTiming]:
+        """Persist what the pipeline decided for one delivery, in one transaction.
+
+        Returns the time to resolve of each ``write.resolved_ids`` alert Alertmanager resolved.
+        """
+        ...
+
+    async def transition(self, transition: Transition) -> StoredAlert:
+        """Apply a lifecycle action; raises ``AlertNotFound`` or ``InvalidTransition``."""
+        ...
+
+    async def expire_stale(self, *, cutoff: datetime, now: datetime) -> list[StoredAlert]:
+        """Resolve active alerts whose firing receipt was last received before ``cutoff``.
+
+        Alerts of a group that sent a truncated payload since ``cutoff`` are kept: a missing
+        alert is not a resolved one.
+        """
+        ...
+
+    async def open_counts(self) -> dict[str, int]:
+        """Alerts with ``status = 'open'``, by severity."""
         ...
 
     async def ping(self) -> None:

@@ -10,23 +10,33 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
 
+from bridge.store import postgres_lifecycle as lifecycle
 from bridge.store import postgres_sql as sql
 from bridge.store.base import (
     AlertPage,
     AlertQuery,
     Delivery,
     ReceiptResult,
+    StoredAlert,
     StoreError,
     StoreUnavailable,
 )
 from bridge.store.migrate import load_migrations, pending
 from bridge.store.postgres_rows import delivery_arguments, receipt_results, stored_alert
+from bridge.store.records import (
+    AlertDetail,
+    ClassificationHistory,
+    ProcessingWrite,
+    ResolvedTiming,
+    Transition,
+)
+from bridge.store.rows import COLUMNS_SQL
 
 T = TypeVar("T")
 
@@ -134,11 +144,19 @@ class PostgresStore:
     async def list_alerts(self, query: AlertQuery) -> AlertPage:
         clauses: list[str] = []
         params: list[Any] = []
-        filters = {"status": query.status, "severity": query.severity, "rule_id": query.rule_id}
+        filters = {
+            "status": query.status,
+            "severity": query.severity,
+            "rule_id": query.rule_id,
+            "asset_id": query.asset_id,
+        }
         for column, value in filters.items():
             if value is not None:
                 params.append(value)
                 clauses.append(f"{column} = ${len(params)}")
+        if query.since is not None:
+            params.append(query.since)
+            clauses.append(f"created_at >= ${len(params)}")
         if query.before_id is not None:
             params.append(query.before_id)
             clauses.append(f"id < ${len(params)}")
@@ -146,7 +164,7 @@ class PostgresStore:
         params.append(query.limit + 1)
         # Column names are the fixed strings above; values are always bind parameters.
         statement = (
-            f"SELECT {sql.COLUMNS} FROM alert_instances {where} "  # noqa: S608
+            f"SELECT {COLUMNS_SQL} FROM alert_instances {where} "  # noqa: S608
             f"ORDER BY id DESC LIMIT ${len(params)}"
         )
 
@@ -157,6 +175,32 @@ class PostgresStore:
             return AlertPage(alerts=alerts, next_before_id=next_before)
 
         return await self._with_connection(run)
+
+    async def get_alert(self, alert_id: int) -> AlertDetail | None:
+        return await self._with_connection(lambda c: lifecycle.get_alert(c, alert_id))
+
+    async def classification_history(
+        self,
+        pairs: Sequence[tuple[str | None, str | None]],
+        *,
+        exclude_ids: Sequence[int],
+        now: datetime,
+    ) -> ClassificationHistory:
+        return await self._with_connection(
+            lambda c: lifecycle.classification_history(c, pairs, exclude_ids, now)
+        )
+
+    async def apply_processing(self, write: ProcessingWrite) -> list[ResolvedTiming]:
+        return await self._with_connection(lambda c: lifecycle.apply_processing(c, write))
+
+    async def transition(self, transition: Transition) -> StoredAlert:
+        return await self._with_connection(lambda c: lifecycle.transition(c, transition))
+
+    async def expire_stale(self, *, cutoff: datetime, now: datetime) -> list[StoredAlert]:
+        return await self._with_connection(lambda c: lifecycle.expire_stale(c, cutoff, now))
+
+    async def open_counts(self) -> dict[str, int]:
+        return await self._with_connection(lifecycle.open_counts)
 
     async def ping(self) -> None:
         async def run(connection: Any) -> None:

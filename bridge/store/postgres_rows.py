@@ -21,6 +21,7 @@ from bridge.store.base import (
     StoredAlert,
     StoreError,
 )
+from bridge.store.rows import stored_alert as alert_from_row
 
 
 def delivery_arguments(delivery: Delivery) -> tuple[Any, ...]:
@@ -102,26 +103,14 @@ def receipt_results(
     return results
 
 
+def _json(value: Any) -> Any:
+    # The jsonb codec decodes JSON columns; text that holds JSON (none today) would be parsed.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _time(value: Any) -> datetime | None:
+    return value if value is None or isinstance(value, datetime) else None
+
+
 def stored_alert(row: Mapping[str, Any]) -> StoredAlert:
-    return StoredAlert(
-        id=row["id"],
-        fingerprint=row["fingerprint"],
-        rule_id=row["rule_id"],
-        alertname=row["alertname"],
-        title=row["title"],
-        severity=row["severity"],
-        category=row["category"],
-        status="resolved" if row["status"] == "resolved" else "firing",
-        asset_id=row["asset_id"],
-        environment=row["environment"],
-        labels=row["labels"],
-        annotations=row["annotations"],
-        generator_url=row["generator_url"],
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        occurrence_count=row["occurrence_count"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        acknowledged_at=row["acknowledged_at"],
-        resolved_at=row["resolved_at"],
-    )
+    return alert_from_row(row, time=_time, json=_json)

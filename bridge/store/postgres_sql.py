@@ -41,12 +41,16 @@ WITH payload AS (
             last_received_at = EXCLUDED.last_received_at
     RETURNING r.fingerprint, r.starts_at, r.status, (r.xmax = 0) AS inserted
 ), instances AS (
-    INSERT INTO alert_instances AS a (fingerprint, starts_at, status, ends_at, resolved_at,
-                                      rule_id, alertname, title, severity, category, asset_id,
+    INSERT INTO alert_instances AS a (fingerprint, starts_at, am_status, status, ends_at,
+                                      resolved_at, resolved_by, rule_id, alertname, title,
+                                      severity, base_severity, category, asset_id,
                                       environment, labels, annotations, generator_url,
                                       created_at, updated_at)
-    SELECT i.fingerprint, i.starts_at, i.status, i.ends_at, i.resolved_at, i.rule_id,
-           i.alertname, i.title, i.severity, i.category, i.asset_id, i.environment,
+    SELECT i.fingerprint, i.starts_at, i.status,
+           CASE WHEN i.status = 'resolved' THEN 'resolved' ELSE 'open' END,
+           i.ends_at, i.resolved_at,
+           CASE WHEN i.status = 'resolved' THEN 'alertmanager' END, i.rule_id,
+           i.alertname, i.title, i.severity, i.severity, i.category, i.asset_id, i.environment,
            i.labels::jsonb, i.annotations::jsonb, i.generator_url, $8, $8
     FROM unnest($13::text[], $14::timestamptz[], $15::text[], $16::timestamptz[],
                 $17::timestamptz[], $18::text[], $19::text[], $20::text[], $21::text[],
@@ -56,18 +60,26 @@ WITH payload AS (
     JOIN receipts r ON r.inserted AND r.fingerprint = i.fingerprint
                    AND r.starts_at = i.starts_at AND r.status = i.status
     ORDER BY i.fingerprint, i.starts_at
+    -- Alertmanager's resolution ends an active alert; one a user suppressed (or resolved)
+    -- keeps its lifecycle state and only learns that Alertmanager is done with it.
     ON CONFLICT (fingerprint, starts_at) DO UPDATE
-        SET status = 'resolved', ends_at = EXCLUDED.ends_at,
-            resolved_at = EXCLUDED.resolved_at, updated_at = EXCLUDED.updated_at
-        WHERE EXCLUDED.status = 'resolved' AND a.status <> 'resolved'
-    RETURNING a.id, a.fingerprint, a.starts_at, a.status, (a.xmax = 0) AS created
+        SET am_status = 'resolved', ends_at = EXCLUDED.ends_at,
+            updated_at = EXCLUDED.updated_at,
+            resolved_at = CASE WHEN a.status IN ('open', 'acknowledged')
+                               THEN EXCLUDED.resolved_at ELSE a.resolved_at END,
+            resolved_by = CASE WHEN a.status IN ('open', 'acknowledged')
+                               THEN 'alertmanager' ELSE a.resolved_by END,
+            status = CASE WHEN a.status IN ('open', 'acknowledged')
+                          THEN 'resolved' ELSE a.status END
+        WHERE EXCLUDED.am_status = 'resolved' AND a.am_status <> 'resolved'
+    RETURNING a.id, a.fingerprint, a.starts_at, a.am_status, (a.xmax = 0) AS created
 )
 SELECT r.fingerprint, r.starts_at, r.status, r.inserted,
        coalesce(n.id, (SELECT e.id FROM alert_instances e
                        WHERE e.fingerprint = r.fingerprint AND e.starts_at = r.starts_at))
            AS instance_id,
        coalesce(n.created, false) AS created,
-       n.id IS NOT NULL AND n.status = 'resolved' AS resolved
+       n.id IS NOT NULL AND n.am_status = 'resolved' AS resolved
 FROM receipts r
 LEFT JOIN instances n ON n.fingerprint = r.fingerprint AND n.starts_at = r.starts_at
 """
@@ -81,9 +93,3 @@ FROM alert_instances a
 JOIN unnest($1::text[], $2::timestamptz[]) AS k (fingerprint, starts_at)
   ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
 """
-
-COLUMNS = (
-    "id, fingerprint, rule_id, alertname, title, severity, category, status, asset_id, "
-    "environment, labels, annotations, generator_url, starts_at, ends_at, occurrence_count, "
-    "created_at, updated_at, acknowledged_at, resolved_at"
-)

@@ -9,20 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
+from bridge.store import sqlite_lifecycle as lifecycle
 from bridge.store import sqlite_sql as sql
 from bridge.store.base import (
     AlertPage,
     AlertQuery,
     Delivery,
     ReceiptResult,
+    StoredAlert,
     StoreError,
     StoreUnavailable,
 )
 from bridge.store.migrate import load_migrations, pending
+from bridge.store.records import (
+    AlertDetail,
+    ClassificationHistory,
+    ProcessingWrite,
+    ResolvedTiming,
+    Transition,
+)
 from bridge.store.sqlite_worker import SqliteWorker
 
 T = TypeVar("T")
@@ -120,6 +130,33 @@ class SqliteStore:
 
     async def list_alerts(self, query: AlertQuery) -> AlertPage:
         return await self._call(self._reader, lambda c: sql.list_alerts(c, query))
+
+    async def get_alert(self, alert_id: int) -> AlertDetail | None:
+        return await self._call(self._reader, lambda c: lifecycle.get_alert(c, alert_id))
+
+    async def classification_history(
+        self,
+        pairs: Sequence[tuple[str | None, str | None]],
+        *,
+        exclude_ids: Sequence[int],
+        now: datetime,
+    ) -> ClassificationHistory:
+        return await self._call(
+            self._reader, lambda c: lifecycle.classification_history(c, pairs, exclude_ids, now)
+        )
+
+    async def apply_processing(self, write: ProcessingWrite) -> list[ResolvedTiming]:
+        return await self._call(self._writer, lambda c: lifecycle.apply_processing(c, write))
+
+    async def transition(self, transition: Transition) -> StoredAlert:
+        # AlertNotFound / InvalidTransition pass through _call untouched (not sqlite3 errors).
+        return await self._call(self._writer, lambda c: lifecycle.transition(c, transition))
+
+    async def expire_stale(self, *, cutoff: datetime, now: datetime) -> list[StoredAlert]:
+        return await self._call(self._writer, lambda c: lifecycle.expire_stale(c, cutoff, now))
+
+    async def open_counts(self) -> dict[str, int]:
+        return await self._call(self._reader, lifecycle.open_counts)
 
     async def ping(self) -> None:
         await self._call(self._reader, sql.ping)

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from bridge.store.base import (
     AlertPage,
     AlertQuery,
-    AlertStatus,
     Delivery,
     IncomingAlert,
     ReceiptResult,
     StoredAlert,
 )
+from bridge.store.rows import COLUMNS_SQL, stored_alert
 
 CREATE_SCHEMA_MIGRATIONS = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -45,24 +46,26 @@ ON CONFLICT (fingerprint, starts_at, status) DO UPDATE
     SET received_count = received_count + 1, last_received_at = excluded.last_received_at
 RETURNING received_count"""
 
-_FIND_INSTANCE = "SELECT id, status FROM alert_instances WHERE fingerprint = ? AND starts_at = ?"
+_FIND_INSTANCE = "SELECT id, am_status FROM alert_instances WHERE fingerprint = ? AND starts_at = ?"
 
 _INSERT_INSTANCE = """
-INSERT INTO alert_instances (fingerprint, rule_id, alertname, title, severity, category, status,
-                             asset_id, environment, labels, annotations, generator_url,
-                             starts_at, ends_at, created_at, updated_at, resolved_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO alert_instances (fingerprint, rule_id, alertname, title, severity, base_severity,
+                             category, am_status, status, asset_id, environment, labels,
+                             annotations, generator_url, starts_at, ends_at, created_at,
+                             updated_at, resolved_at, resolved_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id"""
 
+# Alertmanager's resolution ends an active alert; one a user suppressed (or already resolved)
+# keeps its lifecycle state and only learns that Alertmanager is done with it.
 _RESOLVE_INSTANCE = """
-UPDATE alert_instances SET status = 'resolved', ends_at = ?, resolved_at = ?, updated_at = ?
+UPDATE alert_instances
+SET am_status = 'resolved', ends_at = ?, updated_at = ?,
+    resolved_at = CASE WHEN status IN ('open', 'acknowledged') THEN ? ELSE resolved_at END,
+    resolved_by = CASE WHEN status IN ('open', 'acknowledged') THEN 'alertmanager'
+                       ELSE resolved_by END,
+    status = CASE WHEN status IN ('open', 'acknowledged') THEN 'resolved' ELSE status END
 WHERE id = ?"""
-
-_COLUMNS = (
-    "id, fingerprint, rule_id, alertname, title, severity, category, status, asset_id, "
-    "environment, labels, annotations, generator_url, starts_at, ends_at, occurrence_count, "
-    "created_at, updated_at, acknowledged_at, resolved_at"
-)
 
 
 def to_text(value: datetime | None) -> str | None:
@@ -74,10 +77,6 @@ def to_text(value: datetime | None) -> str | None:
 
 def from_text(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
-
-
-def _required_time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 def record_delivery(connection: sqlite3.Connection, delivery: Delivery) -> list[ReceiptResult]:
@@ -120,8 +119,10 @@ def _record_alert(
                 alert.alertname,
                 alert.title,
                 alert.severity,
+                alert.severity,
                 alert.category,
                 alert.status,
+                "resolved" if alert.status == "resolved" else "open",
                 alert.asset_id,
                 alert.environment,
                 json.dumps(dict(alert.labels)),
@@ -132,6 +133,7 @@ def _record_alert(
                 received,
                 received,
                 resolved_at,
+                "alertmanager" if resolved_at is not None else None,
             ),
         ).fetchone()
         return ReceiptResult(
@@ -139,7 +141,7 @@ def _record_alert(
         )
     if alert.status == "resolved" and row[1] != "resolved":
         connection.execute(
-            _RESOLVE_INSTANCE, (to_text(alert.ends_at), resolved_at, received, row[0])
+            _RESOLVE_INSTANCE, (to_text(alert.ends_at), received, resolved_at, row[0])
         )
         return ReceiptResult(alert, row[0], duplicate=False, created=False, resolved=True)
     # A firing receipt for an instance already resolved (delivered out of order): the
@@ -160,46 +162,40 @@ def list_alerts(connection: sqlite3.Connection, query: AlertQuery) -> AlertPage:
         ("status", query.status),
         ("severity", query.severity),
         ("rule_id", query.rule_id),
+        ("asset_id", query.asset_id),
     ):
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
+    if query.since is not None:
+        clauses.append("created_at >= ?")
+        params.append(to_text(query.since))
     if query.before_id is not None:
         clauses.append("id < ?")
         params.append(query.before_id)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    # Column names come from the fixed tuple above, never from the request.
-    statement = f"SELECT {_COLUMNS} FROM alert_instances {where} ORDER BY id DESC LIMIT ?"  # noqa: S608
-    rows = connection.execute(statement, (*params, query.limit + 1)).fetchall()
-    alerts = [_stored_alert(row) for row in rows[: query.limit]]
+    # Column names come from fixed strings, never from the request.
+    statement = f"SELECT {COLUMNS_SQL} FROM alert_instances {where} ORDER BY id DESC LIMIT ?"  # noqa: S608
+    rows = fetch_dicts(connection, statement, (*params, query.limit + 1))
+    alerts = [sqlite_alert(row) for row in rows[: query.limit]]
     next_before = alerts[-1].id if len(rows) > query.limit else None
     return AlertPage(alerts=alerts, next_before_id=next_before)
 
 
-def _stored_alert(row: tuple[Any, ...]) -> StoredAlert:
-    status: AlertStatus = "resolved" if row[7] == "resolved" else "firing"
-    return StoredAlert(
-        id=row[0],
-        fingerprint=row[1],
-        rule_id=row[2],
-        alertname=row[3],
-        title=row[4],
-        severity=row[5],
-        category=row[6],
-        status=status,
-        asset_id=row[8],
-        environment=row[9],
-        labels=json.loads(row[10]),
-        annotations=json.loads(row[11]),
-        generator_url=row[12],
-        starts_at=_required_time(row[13]),
-        ends_at=from_text(row[14]),
-        occurrence_count=row[15],
-        created_at=_required_time(row[16]),
-        updated_at=_required_time(row[17]),
-        acknowledged_at=from_text(row[18]),
-        resolved_at=from_text(row[19]),
-    )
+def fetch_dicts(
+    connection: sqlite3.Connection, statement: str, params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    cursor = connection.execute(statement, params)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _json(value: Any) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def sqlite_alert(row: Mapping[str, Any]) -> StoredAlert:
+    return stored_alert(row, time=from_text, json=_json)
 
 
 def ping(connection: sqlite3.Connection) -> None:

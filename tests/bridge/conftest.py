@@ -8,8 +8,10 @@ also exercises the migrations), so whatever uses it runs against both backends.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -33,3 +35,19 @@ async def client(database_url: str) -> AsyncIterator[BridgeClient]:
     """The bridge app, started (store opened and migrated), behind a real loopback server."""
     async with TestClient(TestServer(create_app(bridge_config(database_url)))) as test_client:
         yield test_client
+
+
+ClientFactory = Callable[..., contextlib.AbstractAsyncContextManager[BridgeClient]]
+
+
+@pytest.fixture
+def bridge_client(database_url: str) -> ClientFactory:
+    """``async with bridge_client(**config_overrides) as client``: a bridge on either backend."""
+
+    @contextlib.asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[BridgeClient]:
+        app = create_app(bridge_config(database_url, **overrides))
+        async with TestClient(TestServer(app)) as test_client:
+            yield test_client
+
+    return start

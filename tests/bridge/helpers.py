@@ -19,7 +19,21 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "alertmanager"
 WEBHOOK_TOKEN = "webhook-token-5f1e2d"
 API_TOKEN = "api-token-9a8b7c"
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
-BRIDGE_TABLES = ("alert_receipts", "alert_instances", "webhook_payloads", "schema_migrations")
+BRIDGE_TABLES = (
+    "notifications",
+    "escalations",
+    "compliance_assessments",
+    "compliance_controls",
+    "compliance_frameworks",
+    "assets",
+    "security_events",
+    "alert_occurrences",
+    "alert_timeline",
+    "alert_receipts",
+    "alert_instances",
+    "webhook_payloads",
+    "schema_migrations",
+)
 
 BridgeClient = TestClient[web.Request, web.Application]
 
@@ -139,3 +153,19 @@ async def drop_bridge_tables(postgres_url: str) -> None:
         await connection.execute(f"DROP TABLE IF EXISTS {', '.join(BRIDGE_TABLES)} CASCADE")
     finally:
         await connection.close()
+
+
+async def api_call(
+    client: BridgeClient, method: str, path: str, body: Any = None
+) -> tuple[int, dict[str, Any]]:
+    """An authenticated call to the bridge API; returns status and JSON body."""
+    async with client.request(method, path, json=body, headers=bearer(API_TOKEN)) as response:
+        return response.status, await response.json()
+
+
+def metric(client: BridgeClient, name: str, **labels: str) -> float | None:
+    """A sample from the app's own registry."""
+    from bridge.keys import METRICS
+
+    value: float | None = client.app[METRICS].registry.get_sample_value(name, labels)
+    return value

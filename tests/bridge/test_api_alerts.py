@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from bridge.api import models
 from tests.bridge.helpers import (
     API_TOKEN,
     WEBHOOK_TOKEN,
@@ -19,6 +20,12 @@ from tests.bridge.helpers import (
 )
 
 URL = "/api/v1/alerts"
+SHAPE_KEYS = (
+    "id", "fingerprint", "rule_id", "alertname", "title", "severity", "category", "status",
+    "am_status", "base_severity", "asset_id", "environment", "labels", "annotations",
+    "generator_url", "starts_at", "ends_at", "occurrence_count", "created_at",
+    "acknowledged_at", "resolved_at",
+)  # fmt: skip
 
 
 async def seed(client: BridgeClient) -> None:
@@ -51,7 +58,8 @@ async def test_alert_shape(client: BridgeClient) -> None:
     [alert] = await get_alerts(client)
 
     assert isinstance(alert["id"], int)
-    assert alert == {
+    models.Alert.model_validate(alert)
+    assert {key: alert[key] for key in SHAPE_KEYS} == {
         "id": alert["id"],
         "fingerprint": "5c2f8e0b7a9d3146",
         "rule_id": "kong_http_admin_api",
@@ -59,7 +67,9 @@ async def test_alert_shape(client: BridgeClient) -> None:
         "title": "Kong Admin API exposed over HTTP",
         "severity": "critical",
         "category": "configuration_security",
-        "status": "firing",
+        "status": "open",
+        "am_status": "firing",
+        "base_severity": "critical",
         "asset_id": "edge",
         "environment": "production",
         "labels": example("kong-admin-api-firing")["alerts"][0]["labels"],
@@ -69,7 +79,6 @@ async def test_alert_shape(client: BridgeClient) -> None:
         "ends_at": None,
         "occurrence_count": 1,
         "created_at": alert["created_at"],
-        "updated_at": alert["created_at"],
         "acknowledged_at": None,
         "resolved_at": None,
     }
@@ -80,11 +89,14 @@ async def test_alert_shape(client: BridgeClient) -> None:
     ("params", "expected"),
     [
         ({}, ["e", "d", "c", "b", "a"]),
-        ({"status": "firing"}, ["d", "c", "b", "a"]),
+        ({"status": "open"}, ["d", "c", "b", "a"]),
         ({"status": "resolved"}, ["e"]),
         ({"severity": "high"}, ["e", "c", "b"]),
         ({"rule_id": "r1"}, ["b", "a"]),
-        ({"rule_id": "r2", "severity": "high", "status": "firing"}, ["c"]),
+        ({"rule_id": "r2", "severity": "high", "status": "open"}, ["c"]),
+        ({"asset": "asset-c"}, ["c"]),
+        ({"since": "2000-01-01T00:00:00Z", "rule_id": "r1"}, ["b", "a"]),
+        ({"since": "2999-01-01T00:00:00+02:00"}, []),
         ({"rule_id": "nope"}, []),
     ],
 )
@@ -113,7 +125,9 @@ async def test_cursor_pagination_walks_every_alert_once(client: BridgeClient) ->
 @pytest.mark.parametrize(
     ("params", "named"),
     [
-        ({"status": "open"}, "status"),
+        ({"status": "firing"}, "status"),
+        ({"since": "yesterday"}, "since"),
+        ({"since": "2026-11-25T09:00:00"}, "since"),
         ({"limit": "0"}, "limit"),
         ({"limit": "1001"}, "limit"),
         ({"limit": "ten"}, "limit"),

@@ -204,11 +204,12 @@ async def test_firing_then_resolved_resolves_the_same_alert(client: BridgeClient
     await post_payload(client, example("kong-admin-api-resolved"))
     [resolved] = await get_alerts(client)
 
-    assert firing["status"] == "firing"
+    assert (firing["status"], firing["am_status"]) == ("open", "firing")
     assert firing["resolved_at"] is None
     assert firing["ends_at"] is None
     assert resolved["id"] == firing["id"]
-    assert resolved["status"] == "resolved"
+    assert (resolved["status"], resolved["am_status"]) == ("resolved", "resolved")
+    assert resolved["resolved_by"] == "alertmanager"
     assert resolved["resolved_at"] == "2026-11-25T10:04:46.244000Z"
     assert resolved["starts_at"] == "2026-11-25T09:58:31.244000Z"
 

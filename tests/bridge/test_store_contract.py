@@ -17,6 +17,7 @@ import pytest
 from bridge.alertmanager import parse_payload, to_delivery
 from bridge.store import AlertStore, open_store
 from bridge.store.base import AlertQuery, Delivery, ReceiptResult
+from bridge.store.migrate import load_migrations
 from tests.bridge.helpers import example, make_alert, make_payload, query
 
 RECEIVED = datetime(2026, 11, 25, 10, 0, 0, 250_000, tzinfo=UTC)
@@ -57,7 +58,7 @@ async def test_new_alert_is_stored_with_columns_from_its_labels(store: AlertStor
         "production",
     )
     assert alert.title == "Kong Admin API exposed over HTTP"
-    assert alert.status == "firing"
+    assert (alert.status, alert.am_status) == ("open", "firing")
     assert alert.labels["platform"] == "kong"
     assert alert.annotations["cwe_id"] == "CWE-319"
     assert alert.starts_at == datetime(2026, 11, 25, 9, 58, 31, 244_000, tzinfo=UTC)
@@ -95,7 +96,7 @@ async def test_resolved_marks_the_instance_resolved_at_ends_at(store: AlertStore
     assert flags(again) == [(True, False, False)]
     assert resolved[0].instance_id == fired[0].instance_id
     [alert] = (await store.list_alerts(AlertQuery())).alerts
-    assert alert.status == "resolved"
+    assert (alert.status, alert.am_status) == ("resolved", "resolved")
     ended = datetime(2026, 11, 25, 10, 4, 46, 244_000, tzinfo=UTC)
     assert alert.ends_at == ended
     assert alert.resolved_at == ended
@@ -106,7 +107,7 @@ async def test_resolved_without_end_time_resolves_at_receipt(store: AlertStore) 
     await store.record_delivery(delivery(make_payload(make_alert("f1", status="resolved"))))
 
     [alert] = (await store.list_alerts(AlertQuery())).alerts
-    assert alert.status == "resolved"
+    assert (alert.status, alert.am_status) == ("resolved", "resolved")
     assert alert.resolved_at == RECEIVED
 
 
@@ -120,7 +121,7 @@ async def test_firing_delivered_after_its_resolution_does_not_reopen(store: Aler
     assert flags(resolved) == [(False, True, True)]
     assert flags(late) == [(False, False, False)]
     [alert] = (await store.list_alerts(AlertQuery())).alerts
-    assert alert.status == "resolved"
+    assert (alert.status, alert.am_status) == ("resolved", "resolved")
 
 
 async def test_new_starts_at_is_a_new_instance(store: AlertStore) -> None:
@@ -131,7 +132,7 @@ async def test_new_starts_at_is_a_new_instance(store: AlertStore) -> None:
 
     assert flags(again) == [(False, True, False)]
     alerts = (await store.list_alerts(AlertQuery())).alerts
-    assert [a.status for a in alerts] == ["firing", "resolved"]
+    assert [a.status for a in alerts] == ["open", "resolved"]
 
 
 async def test_repeats_inside_one_delivery(store: AlertStore) -> None:
@@ -152,7 +153,7 @@ async def test_repeats_inside_one_delivery(store: AlertStore) -> None:
     assert results[0].instance_id == results[1].instance_id
     assert results[2].instance_id == results[3].instance_id
     by_fingerprint = {a.fingerprint: a for a in (await store.list_alerts(AlertQuery())).alerts}
-    assert by_fingerprint["f1"].status == "firing"
+    assert by_fingerprint["f1"].status == "open"
     assert by_fingerprint["f2"].status == "resolved"
 
 
@@ -187,7 +188,7 @@ async def test_filters_and_pagination(store: AlertStore) -> None:
 
     assert await fingerprints() == ["e", "d", "c", "b", "a"]  # newest first
     assert await fingerprints(severity="high") == ["e", "c", "b"]
-    assert await fingerprints(rule_id="r2", status="firing") == ["d", "c"]
+    assert await fingerprints(rule_id="r2", status="open") == ["d", "c"]
     assert await fingerprints(status="resolved") == ["e"]
     assert await fingerprints(severity="nope") == []
 
@@ -227,5 +228,6 @@ async def test_reopening_keeps_data_and_does_not_migrate_twice(
         await reopened.ping()
     finally:
         await reopened.close()
-    versions = await query(database_url, "SELECT version FROM schema_migrations")
-    assert versions == [(1,)]
+    versions = await query(database_url, "SELECT version FROM schema_migrations ORDER BY 1")
+    migrations = load_migrations("sqlite" if database_url.startswith("sqlite:") else "postgres")
+    assert versions == [(m.version,) for m in migrations]

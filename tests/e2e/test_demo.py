@@ -38,5 +38,5 @@ def test_demo_delivers_the_critical_kong_alert_within_60_seconds(
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert "FIRING   critical kong_http_admin_api asset=edge" in output, output
+    assert "OPEN     critical kong_http_admin_api asset=edge" in output, output
     assert "demo: stopping" in output

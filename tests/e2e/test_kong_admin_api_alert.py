@@ -143,10 +143,11 @@ async def test_kong_admin_api_over_http_alerts_in_bridge_then_resolves(
                     return dict(alert)
             return None
 
-        async def firing() -> dict[str, Any] | None:
-            return await alert_with("firing")
+        async def opened() -> dict[str, Any] | None:
+            return await alert_with("open")
 
-        alert = await wait_until(firing, timeout=60, what=f"a firing {RULE_ID} alert in the bridge")
+        alert = await wait_until(opened, timeout=60, what=f"an open {RULE_ID} alert in the bridge")
+        assert alert["am_status"] == "firing"
         assert alert["severity"] == "critical"
         assert alert["labels"]["asset"] == "edge"
         assert alert["labels"]["platform"] == "kong"
@@ -162,3 +163,4 @@ async def test_kong_admin_api_over_http_alerts_in_bridge_then_resolves(
         done = await wait_until(resolved, timeout=60, what=f"the {RULE_ID} alert to resolve")
         assert done["id"] == alert["id"]
         assert done["resolved_at"] is not None
+        assert (done["am_status"], done["resolved_by"]) == ("resolved", "alertmanager")

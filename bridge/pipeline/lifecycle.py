@@ -1,0 +1,110 @@
+"""The ``lifecycle`` stage: persist what the stages decided, and write each alert's timeline.
+
+One store write per delivery: classification columns, dedupe merges (primary id, occurrence
+count, last occurrence, duplicates), one occurrence row per distinct receipt, and timeline
+entries (created, occurrence, classified, deduplicated into #N, resolved by Alertmanager).
+Time to resolve is observed here for alerts Alertmanager resolved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridge.metrics import BridgeMetrics
+from bridge.pipeline.base import Batch, StoreRef
+from bridge.pipeline.dedupe import alert_source
+from bridge.store.records import (
+    ClassificationUpdate,
+    DuplicateLink,
+    Occurrence,
+    ProcessingWrite,
+    TimelineEntry,
+)
+
+
+def processing_write(batch: Batch) -> ProcessingWrite:
+    delivery = batch.delivery
+    at = delivery.received_at
+    occurrences: list[Occurrence] = []
+    timeline: list[TimelineEntry] = []
+    resolved_ids: list[int] = []
+    for receipt in batch.fresh:
+        alert, alert_id = receipt.alert, receipt.instance_id
+        occurrences.append(
+            Occurrence(alert_id, alert.status, alert.starts_at, delivery.group_key,
+                       delivery.receiver, at)
+        )  # fmt: skip
+        if receipt.created:
+            message = f"created from Alertmanager ({alert.status}, receiver {delivery.receiver})"
+            timeline.append(TimelineEntry(alert_id, at, "created", message, "alertmanager"))
+        else:
+            message = f"Alertmanager sent it {alert.status}"
+            timeline.append(TimelineEntry(alert_id, at, "occurrence", message, "alertmanager"))
+        if receipt.resolved:
+            resolved_ids.append(alert_id)
+            timeline.append(
+                TimelineEntry(alert_id, at, "resolved", "resolved by Alertmanager", "alertmanager")
+            )
+    classifications: list[ClassificationUpdate] = []
+    for alert_id, result in batch.classifications.items():
+        data = result.to_json()
+        enrichment: dict[str, Any] = dict(data["enrichment"])
+        enrichment["severity_score"] = result.severity_score
+        enrichment["anomaly"] = dict(batch.anomaly.get(alert_id, {}))
+        classifications.append(
+            ClassificationUpdate(
+                alert_id=alert_id,
+                severity=result.severity,
+                base_severity=result.base_severity,
+                category=result.category,
+                business_impact=result.business_impact,
+                urgency=result.urgency,
+                confidence=result.confidence,
+                reasons=data["reasons"],
+                enrichment=enrichment,
+                at=at,
+            )
+        )
+        message = f"classified {result.severity} (rule said {result.base_severity})"
+        timeline.append(
+            TimelineEntry(
+                alert_id, at, "classified", message, "bridge", {"reasons": data["reasons"]}
+            )
+        )
+    duplicates: list[DuplicateLink] = []
+    receipts = {r.instance_id: r for r in batch.created}
+    for alert_id, decision in batch.dedupe.items():
+        if decision.primary_id is None or decision.primary_id == alert_id:
+            continue
+        source = alert_source(receipts[alert_id]) if alert_id in receipts else None
+        duplicates.append(
+            DuplicateLink(alert_id, decision.primary_id, decision.score, decision.exact, at, source)
+        )
+        kind = "exact" if decision.exact else f"similar, score {decision.score:.2f}"
+        detail = {"primary_id": decision.primary_id, "score": decision.score,
+                  "exact": decision.exact, "reasons": list(decision.reasons)}  # fmt: skip
+        timeline.append(
+            TimelineEntry(alert_id, at, "deduplicated",
+                          f"deduplicated into #{decision.primary_id} ({kind})", "bridge", detail)
+        )  # fmt: skip
+        timeline.append(
+            TimelineEntry(decision.primary_id, at, "occurrence",
+                          f"#{alert_id} merged in as a duplicate ({kind})", "bridge", detail)
+        )  # fmt: skip
+    return ProcessingWrite(classifications, duplicates, occurrences, timeline, resolved_ids)
+
+
+class Lifecycle:
+    name = "lifecycle"
+
+    def __init__(self, store: StoreRef, metrics: BridgeMetrics) -> None:
+        self._store = store
+        self._metrics = metrics
+
+    async def process(self, batch: Batch) -> Batch:
+        write = processing_write(batch)
+        if not (write.occurrences or write.timeline or write.classifications):
+            return batch
+        for timing in await self._store().apply_processing(write):
+            self._metrics.observe_resolved(timing.severity, timing.seconds)
+        return batch

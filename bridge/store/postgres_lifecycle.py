@@ -1,0 +1,273 @@
+"""PostgreSQL statements for the alert lifecycle: pipeline results, user actions, the sweep.
+
+The pipeline's write for one delivery goes as set-wise statements over ``unnest``ed arrays in
+one transaction, so its cost barely grows with the number of alerts in the delivery.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from bridge.store.base import StoredAlert
+from bridge.store.postgres_rows import stored_alert
+from bridge.store.records import (
+    TRANSITIONS,
+    AlertDetail,
+    AlertNotFound,
+    ClassificationHistory,
+    InvalidTransition,
+    Occurrence,
+    ProcessingWrite,
+    ResolvedTiming,
+    TimelineEntry,
+    Transition,
+    transition_entry,
+)
+from bridge.store.rows import COLUMNS_SQL
+
+SELECT_ALERT = f"SELECT {COLUMNS_SQL} FROM alert_instances WHERE id = $1"  # noqa: S608
+_ACTIVE = "('open', 'acknowledged')"
+
+# Classification, occurrences and timeline touch different rows: one statement for all three.
+_APPLY = """
+WITH classified AS (
+    UPDATE alert_instances a
+    SET severity = u.severity, base_severity = u.base_severity, category = u.category,
+        business_impact = u.business_impact, urgency = u.urgency, confidence = u.confidence,
+        reasons = u.reasons::jsonb, enrichment = u.enrichment::jsonb, classified_at = u.at,
+        updated_at = u.at
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::float8[], $8::text[], $9::text[], $10::timestamptz[])
+         AS u (id, severity, base_severity, category, business_impact, urgency, confidence,
+               reasons, enrichment, at)
+    WHERE a.id = u.id
+    RETURNING a.id
+), occurrences AS (
+    INSERT INTO alert_occurrences (alert_id, am_status, starts_at, group_key, receiver,
+                                   received_at)
+    SELECT * FROM unnest($11::bigint[], $12::text[], $13::timestamptz[], $14::text[],
+                         $15::text[], $16::timestamptz[])
+    RETURNING id
+)
+INSERT INTO alert_timeline (alert_id, at, kind, actor, message, detail)
+SELECT t.alert_id, t.at, t.kind, t.actor, t.message, t.detail::jsonb
+FROM unnest($17::bigint[], $18::timestamptz[], $19::text[], $20::text[], $21::text[],
+            $22::text[]) AS t (alert_id, at, kind, actor, message, detail)
+"""
+
+_LINK_DUPLICATES = """
+UPDATE alert_instances a SET primary_id = u.primary_id, dedupe_score = u.score
+FROM unnest($1::bigint[], $2::bigint[], $3::float8[]) AS u (id, primary_id, score)
+WHERE a.id = u.id
+"""
+
+_MERGE_INTO_PRIMARIES = """
+UPDATE alert_instances a
+SET occurrence_count = a.occurrence_count + u.n,
+    last_occurrence_at = greatest(a.last_occurrence_at, u.at), updated_at = u.at,
+    duplicates = a.duplicates || u.merged::jsonb
+FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[]) AS u (id, n, at, merged)
+WHERE a.id = u.id
+"""
+
+
+def _apply_arguments(write: ProcessingWrite) -> list[Any]:
+    c, o, t = write.classifications, write.occurrences, write.timeline
+    return [
+        [x.alert_id for x in c], [x.severity for x in c], [x.base_severity for x in c],
+        [x.category for x in c], [x.business_impact for x in c], [x.urgency for x in c],
+        [x.confidence for x in c], [json.dumps(list(x.reasons)) for x in c],
+        [json.dumps(dict(x.enrichment)) for x in c], [x.at for x in c],
+        [x.alert_id for x in o], [x.am_status for x in o], [x.starts_at for x in o],
+        [x.group_key for x in o], [x.receiver for x in o], [x.received_at for x in o],
+        [x.alert_id for x in t], [x.at for x in t], [x.kind for x in t], [x.actor for x in t],
+        [x.message for x in t], [json.dumps(dict(x.detail)) for x in t],
+    ]  # fmt: skip
+
+
+async def apply_processing(connection: Any, write: ProcessingWrite) -> list[ResolvedTiming]:
+    async with connection.transaction():
+        await connection.execute(_APPLY, *_apply_arguments(write))
+        if write.duplicates:
+            await _merge_duplicates(connection, write)
+        if not write.resolved_ids:
+            return []
+        rows = await connection.fetch(
+            "SELECT id, severity, extract(epoch FROM resolved_at - created_at) AS seconds "
+            "FROM alert_instances WHERE id = ANY($1::bigint[]) AND status = 'resolved' "
+            "AND resolved_by = 'alertmanager'",
+            list(write.resolved_ids),
+        )
+    return [ResolvedTiming(r["id"], r["severity"], max(0.0, float(r["seconds"]))) for r in rows]
+
+
+async def _merge_duplicates(connection: Any, write: ProcessingWrite) -> None:
+    links = sorted(write.duplicates, key=lambda link: link.alert_id)
+    await connection.execute(
+        _LINK_DUPLICATES,
+        [x.alert_id for x in links],
+        [x.primary_id for x in links],
+        [x.score for x in links],
+    )
+    merged: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    latest: dict[int, datetime] = {}
+    for link in links:
+        merged[link.primary_id].append(
+            {
+                "alert_id": link.alert_id,
+                "timestamp": link.at.isoformat(),
+                "source": link.source,
+                "score": link.score,
+                "exact": link.exact,
+            }
+        )
+        latest[link.primary_id] = max(link.at, latest.get(link.primary_id, link.at))
+    primaries = sorted(merged)  # a stable lock order against concurrent deliveries
+    await connection.execute(
+        _MERGE_INTO_PRIMARIES,
+        primaries,
+        [len(merged[p]) for p in primaries],
+        [latest[p] for p in primaries],
+        [json.dumps(merged[p]) for p in primaries],
+    )
+
+
+async def get_alert(connection: Any, alert_id: int) -> AlertDetail | None:
+    row = await connection.fetchrow(SELECT_ALERT, alert_id)
+    if row is None:
+        return None
+    occurrences = [
+        Occurrence(alert_id=alert_id, **dict(r))
+        for r in await connection.fetch(
+            "SELECT am_status, starts_at, group_key, receiver, received_at "
+            "FROM alert_occurrences WHERE alert_id = $1 ORDER BY id",
+            alert_id,
+        )
+    ]
+    timeline = [
+        TimelineEntry(alert_id=alert_id, **dict(r))
+        for r in await connection.fetch(
+            "SELECT at, kind, actor, message, detail FROM alert_timeline "
+            "WHERE alert_id = $1 ORDER BY id",
+            alert_id,
+        )
+    ]
+    return AlertDetail(stored_alert(row), occurrences, timeline)
+
+
+async def insert_timeline(connection: Any, entry: TimelineEntry) -> None:
+    await connection.execute(
+        "INSERT INTO alert_timeline (alert_id, at, kind, actor, message, detail) "
+        "VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)",
+        entry.alert_id,
+        entry.at,
+        entry.kind,
+        entry.actor,
+        entry.message,
+        json.dumps(dict(entry.detail)),
+    )
+
+
+async def transition(connection: Any, change: Transition) -> StoredAlert:
+    allowed, target = TRANSITIONS[change.action]
+    async with connection.transaction():
+        status = await connection.fetchval(
+            "SELECT status FROM alert_instances WHERE id = $1 FOR UPDATE", change.alert_id
+        )
+        if status is None:
+            raise AlertNotFound(change.alert_id)
+        if status not in allowed:
+            raise InvalidTransition(change.alert_id, change.action, status)
+        if change.action == "acknowledge":
+            sets, params = "acknowledged_at = $3, acknowledged_by = $4", [change.at, change.by]
+        elif change.action == "suppress":
+            sets = "suppressed_at = $3, suppressed_by = $4, suppressed_until = $5, silence_id = $6"
+            params = [change.at, change.by, change.until, change.silence_id]
+        else:
+            sets, params = "resolved_at = $3, resolved_by = $4", [change.at, change.by]
+        row = await connection.fetchrow(
+            f"UPDATE alert_instances SET status = $2, updated_at = $3, {sets} "  # noqa: S608
+            f"WHERE id = $1 RETURNING {COLUMNS_SQL}",
+            change.alert_id,
+            target,
+            *params,
+        )
+        await insert_timeline(connection, transition_entry(change, target))
+    return stored_alert(row)
+
+
+_STALE = f"""
+SELECT a.id FROM alert_instances a
+JOIN alert_receipts r ON r.fingerprint = a.fingerprint AND r.starts_at = a.starts_at
+                     AND r.status = 'firing'
+JOIN webhook_payloads p ON p.id = r.payload_id
+WHERE a.am_status = 'firing' AND a.status IN {_ACTIVE} AND r.last_received_at < $1
+  AND NOT EXISTS (SELECT 1 FROM webhook_payloads t
+                  WHERE t.group_key = p.group_key AND t.truncated_alerts > 0
+                    AND t.last_received_at >= $1)
+ORDER BY a.id
+"""  # noqa: S608 - a constant
+
+
+async def expire_stale(connection: Any, cutoff: datetime, now: datetime) -> list[StoredAlert]:
+    expired = []
+    for row in await connection.fetch(_STALE, cutoff):
+        change = Transition(alert_id=row["id"], action="expire", by="expiry", at=now)
+        try:
+            expired.append(await transition(connection, change))
+        except InvalidTransition:
+            continue  # a user or Alertmanager got there first
+    return expired
+
+
+async def classification_history(
+    connection: Any,
+    pairs: Sequence[tuple[str | None, str | None]],
+    exclude_ids: Sequence[int],
+    now: datetime,
+) -> ClassificationHistory:
+    keys = sorted({(r, a) for r, a in pairs if r is not None and a is not None})
+    counts: dict[tuple[str | None, str | None], tuple[int, int]] = {pair: (0, 0) for pair in pairs}
+    if keys:
+        rows = await connection.fetch(
+            """
+            SELECT a.rule_id, a.asset_id, count(*) FILTER (WHERE a.created_at >= $3) AS week,
+                   count(*) AS month
+            FROM alert_instances a
+            JOIN unnest($1::text[], $2::text[]) AS k (rule_id, asset_id)
+              ON a.rule_id = k.rule_id AND a.asset_id = k.asset_id
+            WHERE a.created_at >= $4 AND a.id <> ALL($5::bigint[])
+            GROUP BY a.rule_id, a.asset_id
+            """,
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            now - timedelta(days=7),
+            now - timedelta(days=30),
+            list(exclude_ids),
+        )
+        for row in rows:
+            counts[(row["rule_id"], row["asset_id"])] = (row["week"], row["month"])
+    rules = sorted({r for r, _ in pairs if r is not None})
+    assets = sorted({a for _, a in pairs if a is not None})
+    open_rows = await connection.fetch(
+        f"SELECT id, rule_id, asset_id FROM alert_instances WHERE status IN {_ACTIVE} "  # noqa: S608
+        "AND (rule_id = ANY($1::text[]) OR asset_id = ANY($2::text[])) "
+        "ORDER BY id DESC LIMIT 500",
+        rules,
+        assets,
+    )
+    return ClassificationHistory(
+        counts=counts, open_alerts=[(r["id"], r["rule_id"], r["asset_id"]) for r in open_rows]
+    )
+
+
+async def open_counts(connection: Any) -> dict[str, int]:
+    rows = await connection.fetch(
+        "SELECT coalesce(severity, 'unknown') AS severity, count(*) AS n "
+        "FROM alert_instances WHERE status = 'open' GROUP BY 1"
+    )
+    return {row["severity"]: row["n"] for row in rows}

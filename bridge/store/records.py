@@ -1,0 +1,176 @@
+"""Records of the alert lifecycle that cross the store interface.
+
+The pipeline hands the store one :class:`ProcessingWrite` per delivery (classification, dedupe
+merges, occurrences, timeline entries), the API one :class:`Transition` per user action, and
+reads an :class:`AlertDetail` back. Kept apart from :mod:`bridge.store.base` so that module
+stays about receiving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from bridge.store.base import StoredAlert
+
+LifecycleStatus = Literal["open", "acknowledged", "resolved", "suppressed"]
+LIFECYCLE_STATUSES: tuple[LifecycleStatus, ...] = ("open", "acknowledged", "resolved", "suppressed")
+# Alerts someone still has to deal with; the sweep and Alertmanager resolve only these.
+ACTIVE_STATUSES: tuple[LifecycleStatus, ...] = ("open", "acknowledged")
+
+Action = Literal["acknowledge", "resolve", "suppress", "expire"]
+# Which states each action may leave from, and where it goes; anything else is a 409.
+TRANSITIONS: dict[Action, tuple[tuple[LifecycleStatus, ...], LifecycleStatus]] = {
+    "acknowledge": (("open",), "acknowledged"),
+    "resolve": (ACTIVE_STATUSES, "resolved"),
+    "suppress": (ACTIVE_STATUSES, "suppressed"),
+    "expire": (ACTIVE_STATUSES, "resolved"),
+}
+
+
+class AlertNotFound(LookupError):
+    """No alert instance has this id."""
+
+
+class InvalidTransition(ValueError):
+    """The action is not allowed from the alert's current status."""
+
+    def __init__(self, alert_id: int, action: Action, status: str) -> None:
+        super().__init__(f"alert {alert_id} is {status}: cannot {action} it")
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of an alert's history: what happened, when, who did it."""
+
+    alert_id: int
+    at: datetime
+    kind: str  # created|occurrence|classified|deduplicated|acknowledged|resolved|suppressed|...
+    message: str
+    actor: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One distinct receipt (fingerprint, startsAt, status) of an alert."""
+
+    alert_id: int
+    am_status: str
+    starts_at: datetime
+    group_key: str
+    receiver: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClassificationUpdate:
+    """The classified columns of one alert instance."""
+
+    alert_id: int
+    severity: str
+    base_severity: str
+    category: str
+    business_impact: str
+    urgency: str
+    confidence: float
+    reasons: Sequence[Mapping[str, Any]]
+    enrichment: Mapping[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateLink:
+    """``alert_id`` was found to repeat ``primary_id``: merge it into the primary."""
+
+    alert_id: int
+    primary_id: int
+    score: float
+    exact: bool
+    at: datetime
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingWrite:
+    """Everything the pipeline decided for one delivery; written in one transaction."""
+
+    classifications: Sequence[ClassificationUpdate] = ()
+    duplicates: Sequence[DuplicateLink] = ()
+    occurrences: Sequence[Occurrence] = ()
+    timeline: Sequence[TimelineEntry] = ()
+    # Alerts Alertmanager resolved in this delivery: the store reports their time to resolve.
+    resolved_ids: Sequence[int] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedTiming:
+    """An alert that reached ``resolved``: its (final) severity and creation-to-resolution time."""
+
+    alert_id: int
+    severity: str | None
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A lifecycle action on one alert (from the API, or the expiry sweep)."""
+
+    alert_id: int
+    action: Action
+    by: str
+    at: datetime
+    comment: str | None = None
+    until: datetime | None = None  # suppress: how long
+    silence_id: str | None = None  # suppress: the Alertmanager silence created with it
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDetail:
+    """An alert with its occurrences and timeline, for ``GET /api/v1/alerts/{id}``."""
+
+    alert: StoredAlert
+    occurrences: Sequence[Occurrence]
+    timeline: Sequence[TimelineEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class ClassificationHistory:
+    """What classification looks up for a batch: history counts and open alerts."""
+
+    # (rule_id, asset_id) -> (instances in the last 7 days, in the last 30 days)
+    counts: Mapping[tuple[str | None, str | None], tuple[int, int]]
+    # (id, rule_id, asset_id) of active alerts sharing a rule or an asset with the batch
+    open_alerts: Sequence[tuple[int, str | None, str | None]]
+
+
+def transition_entry(transition: Transition, status: LifecycleStatus) -> TimelineEntry:
+    """The timeline line a lifecycle action leaves."""
+    kind = {"acknowledge": "acknowledged", "expire": "resolved"}.get(transition.action, status)
+    verb = {
+        "acknowledge": f"acknowledged by {transition.by}",
+        "resolve": f"resolved by {transition.by}",
+        "suppress": f"suppressed by {transition.by}",
+        "expire": "resolved by expiry: Alertmanager stopped sending it",
+    }[transition.action]
+    detail: dict[str, Any] = {}
+    if transition.comment:
+        detail["comment"] = transition.comment
+        verb += f": {transition.comment}"
+    if transition.until is not None:
+        detail["until"] = transition.until.isoformat()
+    if transition.silence_id is not None:
+        detail["silence_id"] = transition.silence_id
+        verb += f" (Alertmanager silence {transition.silence_id})"
+    return TimelineEntry(
+        alert_id=transition.alert_id,
+        at=transition.at,
+        kind=kind,
+        message=verb,
+        actor=transition.by,
+        detail=detail,
+    )

@@ -1,0 +1,238 @@
+"""SQLite statements for the alert lifecycle: pipeline results, user actions, the sweep.
+
+Every function runs on a store worker thread; writers run inside the writer's transaction
+(see :mod:`bridge.store.sqlite_worker`), so each call commits or rolls back as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bridge.store.base import StoredAlert
+from bridge.store.records import (
+    TRANSITIONS,
+    AlertDetail,
+    AlertNotFound,
+    ClassificationHistory,
+    InvalidTransition,
+    Occurrence,
+    ProcessingWrite,
+    ResolvedTiming,
+    TimelineEntry,
+    Transition,
+    transition_entry,
+)
+from bridge.store.rows import COLUMNS_SQL
+from bridge.store.sqlite_sql import fetch_dicts, from_text, sqlite_alert, to_text
+
+_SELECT_ALERT = f"SELECT {COLUMNS_SQL} FROM alert_instances WHERE id = ?"  # noqa: S608
+_INSERT_TIMELINE = (
+    "INSERT INTO alert_timeline (alert_id, at, kind, actor, message, detail) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_OCCURRENCE = (
+    "INSERT INTO alert_occurrences (alert_id, am_status, starts_at, group_key, receiver, "
+    "received_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_CLASSIFY = """
+UPDATE alert_instances
+SET severity = ?, base_severity = ?, category = ?, business_impact = ?, urgency = ?,
+    confidence = ?, reasons = ?, enrichment = ?, classified_at = ?, updated_at = ?
+WHERE id = ?"""
+_LINK_DUPLICATE = "UPDATE alert_instances SET primary_id = ?, dedupe_score = ? WHERE id = ?"
+_MERGE_INTO_PRIMARY = """
+UPDATE alert_instances
+SET occurrence_count = occurrence_count + 1, last_occurrence_at = ?, updated_at = ?,
+    duplicates = json_insert(duplicates, '$[#]', json(?))
+WHERE id = ?"""
+_ACTIVE = "('open', 'acknowledged')"
+
+
+def insert_timeline(connection: sqlite3.Connection, entries: Sequence[TimelineEntry]) -> None:
+    connection.executemany(
+        _INSERT_TIMELINE,
+        [
+            (e.alert_id, to_text(e.at), e.kind, e.actor, e.message, json.dumps(dict(e.detail)))
+            for e in entries
+        ],
+    )
+
+
+def apply_processing(
+    connection: sqlite3.Connection, write: ProcessingWrite
+) -> list[ResolvedTiming]:
+    connection.executemany(
+        _CLASSIFY,
+        [
+            (c.severity, c.base_severity, c.category, c.business_impact, c.urgency, c.confidence,
+             json.dumps(list(c.reasons)), json.dumps(dict(c.enrichment)), to_text(c.at),
+             to_text(c.at), c.alert_id)
+            for c in write.classifications
+        ],
+    )  # fmt: skip
+    for link in write.duplicates:
+        connection.execute(_LINK_DUPLICATE, (link.primary_id, link.score, link.alert_id))
+        merged = {
+            "alert_id": link.alert_id,
+            "timestamp": to_text(link.at),
+            "source": link.source,
+            "score": link.score,
+            "exact": link.exact,
+        }
+        at = to_text(link.at)
+        connection.execute(_MERGE_INTO_PRIMARY, (at, at, json.dumps(merged), link.primary_id))
+    connection.executemany(
+        _INSERT_OCCURRENCE,
+        [
+            (o.alert_id, o.am_status, to_text(o.starts_at), o.group_key, o.receiver,
+             to_text(o.received_at))
+            for o in write.occurrences
+        ],
+    )  # fmt: skip
+    insert_timeline(connection, write.timeline)
+    timings = []
+    for alert_id in write.resolved_ids:
+        row = connection.execute(
+            "SELECT severity, created_at, resolved_at FROM alert_instances "
+            "WHERE id = ? AND status = 'resolved' AND resolved_by = 'alertmanager'",
+            (alert_id,),
+        ).fetchone()
+        if row is not None:
+            seconds = (_time(row[2]) - _time(row[1])).total_seconds()
+            timings.append(ResolvedTiming(alert_id, row[0], max(0.0, seconds)))
+    return timings
+
+
+def get_alert(connection: sqlite3.Connection, alert_id: int) -> AlertDetail | None:
+    rows = fetch_dicts(connection, _SELECT_ALERT, (alert_id,))
+    if not rows:
+        return None
+    occurrences = [
+        Occurrence(
+            alert_id=alert_id,
+            am_status=row["am_status"],
+            starts_at=_time(row["starts_at"]),
+            group_key=row["group_key"],
+            receiver=row["receiver"],
+            received_at=_time(row["received_at"]),
+        )
+        for row in fetch_dicts(
+            connection,
+            "SELECT am_status, starts_at, group_key, receiver, received_at "
+            "FROM alert_occurrences WHERE alert_id = ? ORDER BY id",
+            (alert_id,),
+        )
+    ]
+    timeline = [
+        TimelineEntry(
+            alert_id=alert_id,
+            at=_time(row["at"]),
+            kind=row["kind"],
+            message=row["message"],
+            actor=row["actor"],
+            detail=json.loads(row["detail"]),
+        )
+        for row in fetch_dicts(
+            connection,
+            "SELECT at, kind, actor, message, detail FROM alert_timeline "
+            "WHERE alert_id = ? ORDER BY id",
+            (alert_id,),
+        )
+    ]
+    return AlertDetail(sqlite_alert(rows[0]), occurrences, timeline)
+
+
+def _time(value: str) -> datetime:
+    decoded = from_text(value)
+    assert decoded is not None
+    return decoded
+
+
+def transition(connection: sqlite3.Connection, change: Transition) -> StoredAlert:
+    allowed, target = TRANSITIONS[change.action]
+    found = connection.execute(
+        "SELECT status FROM alert_instances WHERE id = ?", (change.alert_id,)
+    ).fetchone()
+    if found is None:
+        raise AlertNotFound(change.alert_id)
+    if found[0] not in allowed:
+        raise InvalidTransition(change.alert_id, change.action, found[0])
+    at = to_text(change.at)
+    if change.action == "acknowledge":
+        sets, params = "acknowledged_at = ?, acknowledged_by = ?", [at, change.by]
+    elif change.action == "suppress":
+        sets = "suppressed_at = ?, suppressed_by = ?, suppressed_until = ?, silence_id = ?"
+        params = [at, change.by, to_text(change.until), change.silence_id]
+    else:
+        sets, params = "resolved_at = ?, resolved_by = ?", [at, change.by]
+    connection.execute(
+        f"UPDATE alert_instances SET status = ?, updated_at = ?, {sets} WHERE id = ?",  # noqa: S608
+        (target, at, *params, change.alert_id),
+    )
+    insert_timeline(connection, [transition_entry(change, target)])
+    return sqlite_alert(fetch_dicts(connection, _SELECT_ALERT, (change.alert_id,))[0])
+
+
+def expire_stale(
+    connection: sqlite3.Connection, cutoff: datetime, now: datetime
+) -> list[StoredAlert]:
+    limit = to_text(cutoff)
+    stale = connection.execute(
+        f"""
+        SELECT a.id FROM alert_instances a
+        JOIN alert_receipts r ON r.fingerprint = a.fingerprint AND r.starts_at = a.starts_at
+                             AND r.status = 'firing'
+        JOIN webhook_payloads p ON p.id = r.payload_id
+        WHERE a.am_status = 'firing' AND a.status IN {_ACTIVE} AND r.last_received_at < ?
+          AND NOT EXISTS (SELECT 1 FROM webhook_payloads t
+                          WHERE t.group_key = p.group_key AND t.truncated_alerts > 0
+                            AND t.last_received_at >= ?)
+        """,  # noqa: S608 - a constant
+        (limit, limit),
+    ).fetchall()
+    expired = []
+    for (alert_id,) in stale:
+        change = Transition(alert_id=alert_id, action="expire", by="expiry", at=now)
+        expired.append(transition(connection, change))
+    return expired
+
+
+def classification_history(
+    connection: sqlite3.Connection,
+    pairs: Sequence[tuple[str | None, str | None]],
+    exclude_ids: Sequence[int],
+    now: datetime,
+) -> ClassificationHistory:
+    week, month = to_text(now - timedelta(days=7)), to_text(now - timedelta(days=30))
+    excluded = set(exclude_ids)
+    counts: dict[tuple[str | None, str | None], tuple[int, int]] = {}
+    for rule_id, asset_id in set(pairs):
+        rows = connection.execute(
+            "SELECT id, created_at FROM alert_instances "
+            "WHERE rule_id IS ? AND asset_id IS ? AND created_at >= ?",
+            (rule_id, asset_id, month),
+        ).fetchall()
+        kept = [created for alert_id, created in rows if alert_id not in excluded]
+        counts[(rule_id, asset_id)] = (sum(created >= week for created in kept), len(kept))
+    rules = sorted({rule for rule, _ in pairs if rule is not None})
+    assets = sorted({asset for _, asset in pairs if asset is not None})
+    open_alerts: list[tuple[int, str | None, str | None]] = []
+    if rules or assets:
+        marks_r, marks_a = ",".join("?" * len(rules)), ",".join("?" * len(assets))
+        open_alerts = connection.execute(
+            f"SELECT id, rule_id, asset_id FROM alert_instances WHERE status IN {_ACTIVE} "  # noqa: S608
+            f"AND (rule_id IN ({marks_r}) OR asset_id IN ({marks_a})) ORDER BY id DESC LIMIT 500",
+            (*rules, *assets),
+        ).fetchall()
+    return ClassificationHistory(counts=counts, open_alerts=open_alerts)
+
+
+def open_counts(connection: sqlite3.Connection) -> dict[str, int]:
+    rows = connection.execute(
+        "SELECT coalesce(severity, 'unknown'), count(*) FROM alert_instances "
+        "WHERE status = 'open' GROUP BY 1"
+    ).fetchall()
+    return {severity: count for severity, count in rows}

@@ -1,0 +1,94 @@
+"""Background lifecycle chores: the expiry sweep and the open-alerts gauge.
+
+Alertmanager re-sends every firing alert each ``repeat_interval`` but never sends the
+resolution of a silenced alert, so an alert that stops arriving would stay open forever. The
+sweep resolves active alerts whose last firing receipt is older than ``expire_after`` (twice
+the repeat interval by default), with a timeline entry saying so. Groups that sent truncated
+payloads meanwhile are left alone: a missing alert is not a resolved one.
+
+The open-alerts gauge is a count cached here and refreshed on a timer, so a scrape never
+queries the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+
+from bridge.keys import CONFIG, METRICS, STORE
+from bridge.store import StoreError
+
+logger = logging.getLogger(__name__)
+
+
+async def expire_once(app: web.Application, *, now: datetime | None = None) -> int:
+    """Resolve alerts that stopped arriving; returns how many."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(seconds=app[CONFIG].lifecycle.expire_after)
+    expired = await app[STORE].expire_stale(cutoff=cutoff, now=now)
+    metrics = app[METRICS]
+    for alert in expired:
+        metrics.alerts_expired.inc()
+        metrics.observe_resolved(alert.severity, (now - alert.created_at).total_seconds())
+        logger.info(
+            "alert expired id=%d rule_id=%s: no firing receipt since %s",
+            alert.id,
+            alert.rule_id or "-",
+            cutoff.isoformat(),
+        )
+    return len(expired)
+
+
+async def refresh_open_alerts(app: web.Application) -> None:
+    app[METRICS].set_open_alerts(await app[STORE].open_counts())
+
+
+async def _every(interval: float, chore: Callable[[], Awaitable[object]], what: str) -> None:
+    while True:
+        try:
+            await chore()
+        except StoreError as exc:
+            # The store probe reports outages; the chore simply tries again next time.
+            logger.debug("%s skipped: %s", what, exc)
+        except Exception:
+            logger.exception("%s failed", what)
+        await asyncio.sleep(interval)
+
+
+async def lifecycle_context(app: web.Application) -> AsyncIterator[None]:
+    """Run the chores while the app runs (after the store is open)."""
+    options = app[CONFIG].lifecycle
+    tasks = [
+        asyncio.create_task(
+            _every(options.sweep_interval_seconds, lambda: expire_once(app), "expiry sweep")
+        ),
+        asyncio.create_task(
+            _every(
+                options.open_alerts_refresh_seconds,
+                lambda: refresh_open_alerts(app),
+                "open alerts refresh",
+            )
+        ),
+    ]
+    try:
+        yield
+    finally:
+        await stop_tasks(tasks)
+
+
+async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel until done: Python 3.11's ``wait_for`` can swallow a cancellation that lands
+    just as its inner operation completes, and the task would then run on."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            task.result()
