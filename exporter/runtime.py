@@ -1,7 +1,8 @@
 """The poll scheduler: one asyncio task per collector, snapshots in, metric families out.
 
 Each task waits a random fraction of its interval before the first poll (so many collectors
-started together do not hit their APIs in lock-step), then polls under a timeout. A successful
+started together do not hit their APIs in lock-step), at most ``max_start_jitter`` seconds so a
+long interval never delays readiness, then polls under a timeout. A successful
 poll replaces the collector's snapshot and hands its events to detection; a failed one keeps the
 last good snapshot, marks it stale, counts the error by reason, and backs off exponentially with
 jitter (never longer than ``interval * backoff_cap``, never shorter than a ``Retry-After``).
@@ -167,6 +168,7 @@ class Runtime:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         start_jitter: float = 0.1,
+        max_start_jitter: float = 10.0,
         backoff_cap: float = 4.0,
         first_retry: float = 5.0,
     ) -> None:
@@ -176,6 +178,7 @@ class Runtime:
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - scheduling jitter, not a secret
         self._start_jitter = start_jitter
+        self._max_start_jitter = max_start_jitter
         self._backoff_cap = backoff_cap
         self._first_retry = first_retry
         self._tasks: list[asyncio.Task[None]] = []
@@ -207,7 +210,8 @@ class Runtime:
 
     async def _run(self, state: CollectorState) -> None:
         interval = state.scheduled.collector.interval
-        await asyncio.sleep(self._rng.uniform(0, interval * self._start_jitter))
+        spread = min(interval * self._start_jitter, self._max_start_jitter)
+        await asyncio.sleep(self._rng.uniform(0, spread))
         while True:
             started = time.monotonic()
             await self.poll_once(state)

@@ -179,3 +179,32 @@ async def test_backoff_grows_is_capped_and_honours_retry_after(setup: Any) -> No
     assert delays[-1] >= 0.4, "late retries sit in the upper half of the capped window"
     state.retry_after = 30.0
     assert runtime.next_delay(state) == 30.0
+
+
+class LatestRandom(random.Random):
+    """Always draws the top of the range: the longest start delay the runtime allows."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+async def test_start_jitter_is_capped_so_long_intervals_do_not_delay_readiness(
+    fake_kong: FakeKongServer,
+) -> None:
+    config = kong_config(fake_kong.url, timeout=0.5, interval=3600)
+    runtime = Runtime(
+        [Scheduled(KongCollector(config), "kong", timeout=2.0)],
+        registry=CollectorRegistry(),
+        rng=LatestRandom(),
+        max_start_jitter=0.3,
+    )
+    await runtime.start()
+    try:
+
+        async def ready() -> bool:
+            return runtime.ready
+
+        # 10% of a one-hour interval would be six minutes; the cap makes it 0.3 s.
+        await wait_until(ready, timeout=3, what="the first poll of a one-hour collector")
+    finally:
+        await runtime.stop()
