@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import prometheus_client
 from aiohttp import web
 
 from bridge.app import StartupError, create_app
@@ -55,6 +56,8 @@ def serve(config: BridgeConfig) -> int:
     logging.basicConfig(
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # `*_created` series double the exposition and no dashboard reads them.
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
     logger.info("secmon-bridge starting: %s", _describe(config))
     try:
         web.run_app(

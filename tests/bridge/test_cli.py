@@ -79,23 +79,25 @@ def test_serve_runs_a_real_bridge_and_stops_cleanly(
             stderr=subprocess.STDOUT,
         )
         try:
-            alerts = _exercise(f"http://127.0.0.1:{port}")
+            alerts, exposition = _exercise(f"http://127.0.0.1:{port}")
         finally:
             process.send_signal(signal.SIGINT)
             code = process.wait(timeout=15)
     output = log.read_text()
     assert code == 0, output
     assert [a["status"] for a in alerts] == ["resolved"]
+    assert "secmon_bridge_alerts_received_total" in exposition
+    assert "_created" not in exposition  # disabled in the serving process
     assert "received group" in output
     assert "alert resolved id=1 rule_id=kong_http_admin_api" in output
     assert WEBHOOK_TOKEN not in output
     assert API_TOKEN not in output
 
 
-def _exercise(base: str) -> list[dict[str, object]]:
-    """Wait for readiness, deliver firing then resolved, and return the API's alerts."""
+def _exercise(base: str) -> tuple[list[dict[str, object]], str]:
+    """Wait for readiness, deliver firing then resolved; the API's alerts and /metrics."""
 
-    async def run() -> list[dict[str, object]]:
+    async def run() -> tuple[list[dict[str, object]], str]:
         async with aiohttp.ClientSession() as session:
 
             async def ready() -> bool:
@@ -113,7 +115,8 @@ def _exercise(base: str) -> list[dict[str, object]]:
             async with session.get(f"{base}/api/v1/alerts", headers=bearer(API_TOKEN)) as resp:
                 body = await resp.json()
                 alerts: list[dict[str, object]] = body["alerts"]
-                return alerts
+            async with session.get(f"{base}/metrics") as resp:
+                return alerts, await resp.text()
 
     return asyncio.run(run())
 
