@@ -8,6 +8,7 @@ shared through Redis when configured, so replicas agree on one primary.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from bridge.dedupe import DedupeCandidate, DedupeConfig, DedupeDecision, DedupeIndex
@@ -50,8 +51,13 @@ class Dedupe:
         if not created:
             return batch
         decisions: dict[int, DedupeDecision] = dict(batch.dedupe)
-        for receipt in created:
-            decision = await self._index.match_or_add(candidate(receipt, batch), self._config)
+        # match_or_add is atomic per call, so the alerts of one delivery can be decided
+        # concurrently (one Redis round trip of latency, not one per alert); alerts of the
+        # same delivery still match each other, in whichever order the index serialises them.
+        results = await asyncio.gather(
+            *(self._index.match_or_add(candidate(r, batch), self._config) for r in created)
+        )
+        for receipt, decision in zip(created, results, strict=True):
             decisions[receipt.instance_id] = decision
             if decision.duplicate:
                 kind = "exact" if decision.exact else "similar"
