@@ -7,6 +7,7 @@ webhook hot path), through :class:`BatchContext`, which answers the engine from 
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from datetime import datetime
 
 from bridge.classify import (
@@ -27,22 +28,30 @@ class BatchContext:
     """:class:`~bridge.classify.ClassificationContext` over one store snapshot per delivery."""
 
     def __init__(self, history: ClassificationHistory) -> None:
-        self._history = history
+        self._counts = history.counts
+        # Indexed once per delivery, so each alert's look-up is a dict hit, not a scan.
+        self._by_rule: dict[str, list[int]] = defaultdict(list)
+        self._by_asset: dict[str, list[int]] = defaultdict(list)
+        for alert_id, rule_id, asset_id in sorted(history.open_alerts, reverse=True):
+            if rule_id is not None:
+                self._by_rule[rule_id].append(alert_id)
+            if asset_id is not None:
+                self._by_asset[asset_id].append(alert_id)
 
     async def history(self, rule_id: str | None, asset_id: str | None) -> HistoryCounts:
-        week, month = self._history.counts.get((rule_id, asset_id), (0, 0))
+        week, month = self._counts.get((rule_id, asset_id), (0, 0))
         return HistoryCounts(last_7d=week, last_30d=month)
 
     async def related_open(
         self, rule_id: str | None, asset_id: str | None, exclude_id: int
     ) -> list[int]:
-        related = [
-            alert_id
-            for alert_id, rule, asset in self._history.open_alerts
-            if alert_id != exclude_id
-            and ((rule_id is not None and rule == rule_id) or (asset_id and asset == asset_id))
-        ]
-        return related[:MAX_RELATED]
+        """Active alerts on the same asset first, then on the same rule; newest first."""
+        related: dict[int, None] = {}
+        for ids in (self._by_asset.get(asset_id or ""), self._by_rule.get(rule_id or "")):
+            for alert_id in ids or ():
+                if alert_id != exclude_id:
+                    related[alert_id] = None
+        return list(related)[:MAX_RELATED]
 
 
 def alert_facts(alert_id: int, alert: IncomingAlert) -> AlertFacts:

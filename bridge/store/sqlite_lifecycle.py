@@ -49,6 +49,8 @@ SET occurrence_count = occurrence_count + 1, last_occurrence_at = ?, updated_at 
     duplicates = json_insert(duplicates, '$[#]', json(?))
 WHERE id = ?"""
 _ACTIVE = "('open', 'acknowledged')"
+# Enough related alerts per rule or asset for each alert's list (the stage shows 20).
+RELATED_PER_KEY = 25
 
 
 def insert_timeline(connection: sqlite3.Connection, entries: Sequence[TimelineEntry]) -> None:
@@ -217,16 +219,20 @@ def classification_history(
         ).fetchall()
         kept = [created for alert_id, created in rows if alert_id not in excluded]
         counts[(rule_id, asset_id)] = (sum(created >= week for created in kept), len(kept))
-    rules = sorted({rule for rule, _ in pairs if rule is not None})
-    assets = sorted({asset for _, asset in pairs if asset is not None})
-    open_alerts: list[tuple[int, str | None, str | None]] = []
-    if rules or assets:
-        marks_r, marks_a = ",".join("?" * len(rules)), ",".join("?" * len(assets))
-        open_alerts = connection.execute(
-            f"SELECT id, rule_id, asset_id FROM alert_instances WHERE status IN {_ACTIVE} "  # noqa: S608
-            f"AND (rule_id IN ({marks_r}) OR asset_id IN ({marks_a})) ORDER BY id DESC LIMIT 500",
-            (*rules, *assets),
-        ).fetchall()
+    related: dict[int, tuple[int, str | None, str | None]] = {}
+    for column, values in (
+        ("rule_id", {rule for rule, _ in pairs if rule is not None}),
+        ("asset_id", {asset for _, asset in pairs if asset is not None}),
+    ):
+        for value in sorted(values):
+            # Newest active alerts per rule and per asset, through the partial indexes.
+            for row in connection.execute(
+                f"SELECT id, rule_id, asset_id FROM alert_instances "  # noqa: S608
+                f"WHERE {column} = ? AND status IN {_ACTIVE} ORDER BY id DESC LIMIT ?",
+                (value, RELATED_PER_KEY),
+            ):
+                related[row[0]] = (row[0], row[1], row[2])
+    open_alerts = sorted(related.values(), key=lambda item: -item[0])
     return ClassificationHistory(counts=counts, open_alerts=open_alerts)
 
 
