@@ -16,6 +16,9 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bridge.anomaly.prometheus_api import PrometheusClient
+from bridge.anomaly.publish import SchedulerMetrics, ScoreCollector
+from bridge.anomaly.scheduler import AnomalyScheduler
 from bridge.api.actions import acknowledge, resolve, suppress
 from bridge.api.alerts import get_alert, list_alerts
 from bridge.api.openapi import serve_openapi
@@ -54,8 +57,14 @@ def create_app(config: BridgeConfig) -> web.Application:
     bridge_metrics = BridgeMetrics()
     redis_url = config.redis_url.get_secret_value() if config.redis_url else None
     dedupe_index = build_dedupe_index(redis_url)
+    anomaly_scores = ScoreCollector()
+    bridge_metrics.registry.register(anomaly_scores)
     pipeline = build_pipeline(
-        config, store=lambda: app[STORE], metrics=bridge_metrics, dedupe_index=dedupe_index
+        config,
+        store=lambda: app[STORE],
+        metrics=bridge_metrics,
+        dedupe_index=dedupe_index,
+        anomaly_scores=anomaly_scores,
     )
     bridge_metrics.register_stages(pipeline.names)
     app[CONFIG] = config
@@ -68,6 +77,8 @@ def create_app(config: BridgeConfig) -> web.Application:
     app.cleanup_ctx.append(_closing(dedupe_index))
     app.cleanup_ctx.append(http_client_context)
     app.cleanup_ctx.append(lifecycle_context)
+    if config.anomaly.queries:
+        app.cleanup_ctx.append(_anomaly_scheduler(anomaly_scores, bridge_metrics))
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
     app.router.add_get("/metrics", metrics)
@@ -87,6 +98,30 @@ def _closing(index: DedupeIndex) -> Callable[[web.Application], AsyncIterator[No
             yield
         finally:
             await index.close()
+
+    return context
+
+
+def _anomaly_scheduler(
+    scores: ScoreCollector, bridge_metrics: BridgeMetrics
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Score the configured PromQL queries while the app runs (docs/anomaly.md)."""
+    scheduler_metrics = SchedulerMetrics(bridge_metrics.registry)
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        anomaly = app[CONFIG].anomaly
+        async with aiohttp.ClientSession() as session:
+            scheduler = AnomalyScheduler(
+                anomaly,
+                client=PrometheusClient(session, anomaly.prometheus_url),
+                collector=scores,
+                metrics=scheduler_metrics,
+            )
+            scheduler.start()
+            try:
+                yield
+            finally:
+                await scheduler.stop()
 
     return context
 

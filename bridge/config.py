@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bridge.anomaly.config import AnomalyConfig
 from bridge.classify import ClassificationConfig
 from bridge.dedupe import DedupeConfig
 from bridge.netaddr import split_host_port
@@ -129,6 +130,7 @@ class BridgeConfig(BaseSettings):
     lifecycle: LifecycleOptions = Field(default_factory=LifecycleOptions)
     classification: ClassificationConfig = Field(default_factory=ClassificationConfig)
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
+    anomaly: AnomalyConfig = Field(default_factory=AnomalyConfig)
 
     @classmethod
     def settings_customise_sources(

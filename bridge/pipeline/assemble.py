@@ -14,7 +14,7 @@ from bridge.config import BridgeConfig
 from bridge.dedupe import DedupeIndex
 from bridge.metrics import BridgeMetrics
 from bridge.pipeline.announce import Announce
-from bridge.pipeline.anomaly import AnomalyContext
+from bridge.pipeline.anomaly import AnomalyContext, ScoreSource
 from bridge.pipeline.base import Pipeline, StoreRef
 from bridge.pipeline.classify import Classify
 from bridge.pipeline.dedupe import Dedupe
@@ -23,13 +23,20 @@ from bridge.pipeline.lifecycle import Lifecycle
 
 
 def build_pipeline(
-    config: BridgeConfig, *, store: StoreRef, metrics: BridgeMetrics, dedupe_index: DedupeIndex
+    config: BridgeConfig,
+    *,
+    store: StoreRef,
+    metrics: BridgeMetrics,
+    dedupe_index: DedupeIndex,
+    anomaly_scores: ScoreSource | None = None,
 ) -> Pipeline:
     """The stages for ``config``; stages with settings take them from it."""
+    engine = ClassificationEngine(config.classification)
     return Pipeline(
         stages=[
-            Classify(ClassificationEngine(config.classification), store),
-            AnomalyContext(),
+            Classify(engine, store),
+            # Re-classifies only alerts whose related series score above the threshold.
+            AnomalyContext(anomaly_scores, engine=engine, store=store),
             Dedupe(dedupe_index, config.dedupe, metrics),
             Lifecycle(store, metrics),
             Escalate(),
