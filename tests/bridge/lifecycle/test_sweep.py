@@ -17,6 +17,7 @@ from bridge.sweep import expire_once, refresh_open_alerts
 from tests.bridge.helpers import (
     BridgeClient,
     api_call,
+    example,
     get_alerts,
     make_alert,
     make_payload,
@@ -88,12 +89,11 @@ async def test_truncated_alerts_are_counted_logged_and_not_resolved(
     client: BridgeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    payload = make_payload(make_alert("a"), truncatedAlerts=3)
-    status, _ = await post_payload(client, payload)
+    status, _ = await post_payload(client, example("aws-security-group-truncated"))
 
     assert status == 200
-    assert metric(client, "secmon_bridge_alerts_truncated_total") == 3
-    assert any("3 alert(s) not sent" in r.getMessage() for r in caplog.records)
+    assert metric(client, "secmon_bridge_alerts_truncated_total") == 2
+    assert any("2 alert(s) not sent" in r.getMessage() for r in caplog.records)
     assert [a["status"] for a in await get_alerts(client)] == ["open"]
 
 
