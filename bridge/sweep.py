@@ -6,6 +6,9 @@ sweep resolves active alerts whose last firing receipt is older than ``expire_af
 the repeat interval by default), with a timeline entry saying so. Groups that sent truncated
 payloads meanwhile are left alone: a missing alert is not a resolved one.
 
+The same sweep ends suppressions that were given a ``duration``: an alert Alertmanager still
+calls firing is open again (one it resolved meanwhile stays suppressed: nothing left to do).
+
 The open-alerts gauge is a count cached here and refreshed on a timer, so a scrape never
 queries the store.
 """
@@ -27,8 +30,10 @@ logger = logging.getLogger(__name__)
 
 
 async def expire_once(app: web.Application, *, now: datetime | None = None) -> int:
-    """Resolve alerts that stopped arriving; returns how many."""
+    """Resolve alerts that stopped arriving, reopen ended suppressions; returns how many expired."""
     now = now or datetime.now(UTC)
+    for alert in await app[STORE].end_suppressions(now=now):
+        logger.info("alert reopened id=%d: suppression ended, still firing", alert.id)
     cutoff = now - timedelta(seconds=app[CONFIG].lifecycle.expire_after)
     expired = await app[STORE].expire_stale(cutoff=cutoff, now=now)
     metrics = app[METRICS]

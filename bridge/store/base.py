@@ -234,6 +234,10 @@ class AlertStore(Protocol):
         """
         ...
 
+    async def end_suppressions(self, *, now: datetime) -> list[StoredAlert]:
+        """Reopen still-firing alerts whose suppression (``suppressed_until``) has ended."""
+        ...
+
     async def open_counts(self) -> dict[str, int]:
         """Alerts with ``status = 'open'``, by severity."""
         ...

@@ -199,6 +199,9 @@ class PostgresStore:
     async def expire_stale(self, *, cutoff: datetime, now: datetime) -> list[StoredAlert]:
         return await self._with_connection(lambda c: lifecycle.expire_stale(c, cutoff, now))
 
+    async def end_suppressions(self, *, now: datetime) -> list[StoredAlert]:
+        return await self._with_connection(lambda c: lifecycle.end_suppressions(c, now))
+
     async def open_counts(self) -> dict[str, int]:
         return await self._with_connection(lifecycle.open_counts)
 

@@ -199,6 +199,9 @@ async def transition(connection: Any, change: Transition) -> StoredAlert:
         elif change.action == "suppress":
             sets = "suppressed_at = $3, suppressed_by = $4, suppressed_until = $5, silence_id = $6"
             params = [change.at, change.by, change.until, change.silence_id]
+        elif change.action == "unsuppress":
+            # $3 is still the time (updated_at), so the numbering holds.
+            sets, params = "suppressed_until = NULL", [change.at]
         else:
             sets, params = "resolved_at = $3, resolved_by = $4", [change.at, change.by]
         row = await connection.fetchrow(
@@ -234,6 +237,22 @@ async def expire_stale(connection: Any, cutoff: datetime, now: datetime) -> list
         except InvalidTransition:
             continue  # a user or Alertmanager got there first
     return expired
+
+
+async def end_suppressions(connection: Any, now: datetime) -> list[StoredAlert]:
+    rows = await connection.fetch(
+        "SELECT id FROM alert_instances WHERE status = 'suppressed' AND am_status = 'firing' "
+        "AND suppressed_until <= $1 ORDER BY id",
+        now,
+    )
+    reopened = []
+    for row in rows:
+        try:
+            change = Transition(alert_id=row["id"], action="unsuppress", by="expiry", at=now)
+            reopened.append(await transition(connection, change))
+        except InvalidTransition:
+            continue  # changed meanwhile
+    return reopened
 
 
 # History counts and related open alerts in one round trip (the webhook hot path): rows of

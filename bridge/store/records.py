@@ -21,13 +21,15 @@ LIFECYCLE_STATUSES: tuple[LifecycleStatus, ...] = ("open", "acknowledged", "reso
 # Alerts someone still has to deal with; the sweep and Alertmanager resolve only these.
 ACTIVE_STATUSES: tuple[LifecycleStatus, ...] = ("open", "acknowledged")
 
-Action = Literal["acknowledge", "resolve", "suppress", "expire"]
+Action = Literal["acknowledge", "resolve", "suppress", "expire", "unsuppress"]
 # Which states each action may leave from, and where it goes; anything else is a 409.
 TRANSITIONS: dict[Action, tuple[tuple[LifecycleStatus, ...], LifecycleStatus]] = {
     "acknowledge": (("open",), "acknowledged"),
     "resolve": (ACTIVE_STATUSES, "resolved"),
     "suppress": (ACTIVE_STATUSES, "suppressed"),
     "expire": (ACTIVE_STATUSES, "resolved"),
+    # A suppression with a duration ends: a still-firing alert is open again.
+    "unsuppress": (("suppressed",), "open"),
 }
 
 
@@ -156,6 +158,7 @@ def transition_entry(transition: Transition, status: LifecycleStatus) -> Timelin
         "resolve": f"resolved by {transition.by}",
         "suppress": f"suppressed by {transition.by}",
         "expire": "resolved by expiry: Alertmanager stopped sending it",
+        "unsuppress": "suppression ended; open again",
     }[transition.action]
     detail: dict[str, Any] = {}
     if transition.comment:

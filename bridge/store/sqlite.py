@@ -155,6 +155,9 @@ class SqliteStore:
     async def expire_stale(self, *, cutoff: datetime, now: datetime) -> list[StoredAlert]:
         return await self._call(self._writer, lambda c: lifecycle.expire_stale(c, cutoff, now))
 
+    async def end_suppressions(self, *, now: datetime) -> list[StoredAlert]:
+        return await self._call(self._writer, lambda c: lifecycle.end_suppressions(c, now))
+
     async def open_counts(self) -> dict[str, int]:
         return await self._call(self._reader, lifecycle.open_counts)
 

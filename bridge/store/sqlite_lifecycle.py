@@ -168,6 +168,8 @@ def transition(connection: sqlite3.Connection, change: Transition) -> StoredAler
     elif change.action == "suppress":
         sets = "suppressed_at = ?, suppressed_by = ?, suppressed_until = ?, silence_id = ?"
         params = [at, change.by, to_text(change.until), change.silence_id]
+    elif change.action == "unsuppress":
+        sets, params = "suppressed_until = NULL", []
     else:
         sets, params = "resolved_at = ?, resolved_by = ?", [at, change.by]
     connection.execute(
@@ -200,6 +202,16 @@ def expire_stale(
         change = Transition(alert_id=alert_id, action="expire", by="expiry", at=now)
         expired.append(transition(connection, change))
     return expired
+
+
+def end_suppressions(connection: sqlite3.Connection, now: datetime) -> list[StoredAlert]:
+    due = connection.execute(
+        "SELECT id FROM alert_instances WHERE status = 'suppressed' AND am_status = 'firing' "
+        "AND suppressed_until IS NOT NULL AND suppressed_until <= ? ORDER BY id",
+        (to_text(now),),
+    ).fetchall()
+    change = [Transition(alert_id, "unsuppress", "expiry", now) for (alert_id,) in due]
+    return [transition(connection, c) for c in change]
 
 
 def classification_history(

@@ -132,3 +132,28 @@ async def test_metrics_exposition_has_the_pipeline_kpis(client: BridgeClient) ->
         'secmon_bridge_time_to_resolve_seconds_count{severity="low"} 0.0',
     ):
         assert line in text, line
+
+
+async def test_a_suppression_with_a_duration_ends_and_a_firing_alert_reopens(
+    client: BridgeClient,
+) -> None:
+    await post_payload(client, make_payload(make_alert("still"), make_alert("done")))
+    ids = {a["fingerprint"]: a["id"] for a in await get_alerts(client)}
+    for alert_id in ids.values():
+        url = f"/api/v1/alerts/{alert_id}/suppress"
+        status, _ = await api_call(client, "POST", url, {"by": "a", "duration": "1h"})
+        assert status == 200
+    resolved = make_alert("done", status="resolved", ends_at="2026-11-25T09:30:00Z")
+    await post_payload(client, make_payload(resolved))
+    now = datetime.now(UTC)
+
+    await expire_once(client.app, now=now + timedelta(minutes=30))
+    assert {a["status"] for a in await get_alerts(client)} == {"suppressed"}
+    await expire_once(client.app, now=now + timedelta(hours=2))
+
+    by_fingerprint = {a["fingerprint"]: a for a in await get_alerts(client)}
+    assert by_fingerprint["still"]["status"] == "open"
+    assert by_fingerprint["still"]["suppressed_until"] is None
+    assert by_fingerprint["done"]["status"] == "suppressed"  # Alertmanager resolved it meanwhile
+    _, detail = await api_call(client, "GET", f"/api/v1/alerts/{ids['still']}")
+    assert detail["timeline"][-1]["message"] == "suppression ended; open again"
