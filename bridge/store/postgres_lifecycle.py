@@ -215,6 +215,10 @@ async def transition(connection: Any, change: Transition) -> StoredAlert:
     return stored_alert(row)
 
 
+# Alerts resolved per sweep: a backlog (a bridge down for days) drains over a few sweeps
+# instead of one transaction that outlives the store timeout.
+SWEEP_BATCH = 500
+
 _STALE = f"""
 SELECT a.id FROM alert_instances a
 JOIN alert_receipts r ON r.fingerprint = a.fingerprint AND r.starts_at = a.starts_at
@@ -225,6 +229,7 @@ WHERE a.am_status = 'firing' AND a.status IN {_ACTIVE} AND r.last_received_at < 
                   WHERE t.group_key = p.group_key AND t.truncated_alerts > 0
                     AND t.last_received_at >= $1)
 ORDER BY a.id
+LIMIT {SWEEP_BATCH}
 """  # noqa: S608 - a constant
 
 

@@ -49,6 +49,8 @@ SET occurrence_count = occurrence_count + 1, last_occurrence_at = ?, updated_at 
     duplicates = json_insert(duplicates, '$[#]', json(?))
 WHERE id = ?"""
 _ACTIVE = "('open', 'acknowledged')"
+# Alerts resolved per sweep: a backlog drains over a few sweeps, each well inside the timeout.
+SWEEP_BATCH = 500
 # Enough related alerts per rule or asset for each alert's list (the stage shows 20).
 RELATED_PER_KEY = 25
 
@@ -194,8 +196,9 @@ def expire_stale(
           AND NOT EXISTS (SELECT 1 FROM webhook_payloads t
                           WHERE t.group_key = p.group_key AND t.truncated_alerts > 0
                             AND t.last_received_at >= ?)
+        ORDER BY a.id LIMIT ?
         """,  # noqa: S608 - a constant
-        (limit, limit),
+        (limit, limit, SWEEP_BATCH),
     ).fetchall()
     expired = []
     for (alert_id,) in stale:
