@@ -35,6 +35,13 @@ lint: venv ## ruff (lint + format check) and mypy strict
 
 bench: venv services ## Run the benchmarks (numbers recorded in docs/benchmarks.md)
 	$(PY) benchmarks/detection/bench_engine.py
+	$(PY) benchmarks/exporter/bench_metrics.py
+	$(PY) benchmarks/bridge/bench_webhook.py --store sqlite --duration 30 --wait-idle 120 --markdown docs/benchmarks.md
+	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --duration 30 --wait-idle 120 --markdown docs/benchmarks.md
+	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --duration 30 --rate 5000 --wait-idle 120 --markdown docs/benchmarks.md
+
+bench-soak: venv services ## Five-minute bridge run showing memory stays flat
+	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --duration 300 --rss-interval 10 --markdown docs/benchmarks.md
 
 bench-anomaly: venv ## NAB score of the default anomaly detector (NAB=/path/to/NAB) and its scoring cost
 	@mkdir -p .run
@@ -47,4 +54,4 @@ rules: venv ## Recompile rules/ into prometheus/rules/secmon-detections.yml
 clean: ## Remove the virtualenv, caches and demo state
 	rm -rf $(VENV) .run .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
-.PHONY: help venv services run test lint bench bench-anomaly rules clean
+.PHONY: help venv services run test lint bench bench-soak bench-anomaly rules clean
