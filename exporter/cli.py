@@ -11,13 +11,14 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from exporter.collectors.registry import build_collector
 from exporter.config import ConfigError, ExporterConfig, load_config, parse_listen
+from exporter.exposition import Cached, Exposition
 from exporter.http import create_app
 from exporter.inventory import Inventory, InventoryError
 from exporter.runtime import DetectionSink, Enricher, Runtime, Scheduled
@@ -31,13 +32,20 @@ def build_runtime(
     detection: DetectionSink | None,
     *,
     enricher: Enricher | None = None,
+    after_poll: Callable[[], None] | None = None,
 ) -> Runtime:
     """Collectors for every enabled config entry, wired to one registry and detection."""
     scheduled = [
         Scheduled(collector=build_collector(c), type=c.type, timeout=c.timeout)
         for c in config.enabled_collectors
     ]
-    return Runtime(scheduled, registry=registry, detection=detection, enricher=enricher)
+    return Runtime(
+        scheduled,
+        registry=registry,
+        detection=detection,
+        enricher=enricher,
+        after_poll=after_poll,
+    )
 
 
 async def serve(config: ExporterConfig, listen: str) -> int:
@@ -51,16 +59,25 @@ async def serve(config: ExporterConfig, listen: str) -> int:
     # ``*_created`` series double every counter for no benefit on a scrape target like this one.
     disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
     try:
-        inventory = Inventory.from_config(config.inventory, violations=detection.violations)
+        inventory = Inventory.from_config(
+            config.inventory,
+            violations=detection.violations,
+            violations_version=detection.version,
+        )
     except InventoryError as exc:
         print(f"invalid asset inventory:\n{exc}", file=sys.stderr)
         return 2
     registry = CollectorRegistry(auto_describe=True)
     registry.register(detection)
     registry.register(inventory)
-    runtime = build_runtime(config, registry, detection, enricher=inventory)
+    # /metrics pre-rendered per change; the same collectors as the registry, in its order.
+    exposition = Exposition([Cached(detection), Cached(inventory)])
+    runtime = build_runtime(
+        config, registry, detection, enricher=inventory, after_poll=exposition.refresh
+    )
+    exposition.add(*runtime.exposition_parts())
     host, port = parse_listen(listen)
-    app = create_app(runtime=runtime, registry=registry, inventory=inventory)
+    app = create_app(runtime=runtime, registry=registry, inventory=inventory, exposition=exposition)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     stop = asyncio.Event()

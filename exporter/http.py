@@ -1,33 +1,55 @@
 """The exporter's HTTP face: ``/metrics``, ``/-/healthy``, ``/-/ready`` and a small index.
 
-``/metrics`` renders the exporter's own :class:`~prometheus_client.CollectorRegistry` (never the
-global one, so nothing imported by accident leaks in). Rendering only reads snapshots, but it is
-still CPU work, so it runs in the default executor to keep the event loop (and the pollers)
-responsive on large estates. The ``Accept`` header picks the text or OpenMetrics format.
+``/metrics`` serves the exporter's own :class:`~prometheus_client.CollectorRegistry` (never the
+global one, so nothing imported by accident leaks in). The ``Accept`` header picks the text or
+OpenMetrics format. With an :class:`~exporter.exposition.Exposition` (as ``serve`` wires it) a
+scrape joins text pre-rendered when the data changed; a format it does not pre-render, or a
+family it cannot, goes through prometheus-client's encoder over the registry instead. Either way
+it runs in the default executor: a scrape right after a change may still render a large estate,
+and the event loop (and the pollers) must stay responsive meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
+from exporter.exposition import Exposition, UnsupportedFamily, format_for
 from exporter.inventory import Inventory
 from exporter.runtime import CollectorState, Runtime
 
 REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
 INVENTORY_KEY = web.AppKey("inventory", Inventory)
+EXPOSITION_KEY = web.AppKey("exposition", Exposition)
+
+
+def _render(
+    exposition: Exposition | None,
+    registry: CollectorRegistry,
+    encoder: Callable[[CollectorRegistry], bytes],
+) -> bytes:
+    fmt = format_for(encoder)
+    if exposition is not None and fmt is not None:
+        try:
+            return exposition.render(fmt)
+        except UnsupportedFamily:
+            pass  # same families, slow path
+    return encoder(registry)
 
 
 async def metrics(request: web.Request) -> web.Response:
     registry = request.app[REGISTRY_KEY]
+    exposition = request.app.get(EXPOSITION_KEY)
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    body = await asyncio.get_running_loop().run_in_executor(None, encoder, registry)
+    render = functools.partial(_render, exposition, registry, encoder)
+    body = await asyncio.get_running_loop().run_in_executor(None, render)
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type
     return response
@@ -82,11 +104,20 @@ async def _run_collectors(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(
-    *, runtime: Runtime, registry: CollectorRegistry, inventory: Inventory | None = None
+    *,
+    runtime: Runtime,
+    registry: CollectorRegistry,
+    inventory: Inventory | None = None,
+    exposition: Exposition | None = None,
 ) -> web.Application:
-    """The aiohttp application; it starts the collectors' polling and stops it on shutdown."""
+    """The aiohttp application; it starts the collectors' polling and stops it on shutdown.
+
+    ``exposition`` must expose the same collectors as ``registry``, in the same order.
+    """
     app = web.Application()
     app[REGISTRY_KEY] = registry
+    if exposition is not None:
+        app[EXPOSITION_KEY] = exposition
     app[RUNTIME_KEY] = runtime
     app[INVENTORY_KEY] = inventory if inventory is not None else Inventory()
     app.cleanup_ctx.append(_run_collectors)

@@ -8,7 +8,10 @@ last good snapshot, marks it stale, counts the error by reason, and backs off ex
 jitter (never longer than ``interval * backoff_cap``, never shorter than a ``Retry-After``).
 
 Scrapes never wait for a poll: :class:`SnapshotMetrics` only renders the snapshots held at that
-moment; the polling tasks replace a snapshot reference, they never mutate a published one.
+moment; the polling tasks replace a snapshot reference, they never mutate a published one. Each
+snapshot is turned into exposition text once (:mod:`exporter.exposition`), and ``after_poll``
+(the exposition's refresh) runs in the executor after every successful poll, so the next scrape
+finds every cache warm.
 
 Self-metrics, created up front for every collector so dashboards see them before the first poll::
 
@@ -25,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +39,7 @@ from prometheus_client.core import Metric
 
 from exporter.collectors.base import Collector, CollectorError, Snapshot
 from exporter.events import Event
+from exporter.exposition import Live, Part, RenderedFamily, render_families
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +125,10 @@ class SelfMetrics:
         for reason in COMMON_ERROR_REASONS:
             self.errors.labels(name, type_, reason)
 
+    def part(self) -> Live:
+        """These change on every poll and are few: rendered on every scrape."""
+        return Live(self.up, self.duration, self.last_success, self.stale, self.errors)
+
 
 class SnapshotMetrics:
     """Custom collector yielding every collector's latest snapshot metric families.
@@ -132,6 +141,28 @@ class SnapshotMetrics:
 
     def __init__(self, states: Sequence[CollectorState]) -> None:
         self._states = states
+        self._lock = threading.Lock()
+        # Per collector: the snapshot last rendered (held, so identity stays meaningful) and its
+        # families. Snapshots are immutable once published, so identity means "unchanged".
+        self._rendered: dict[str, tuple[Snapshot, tuple[RenderedFamily, ...]]] = {}
+
+    def rendered(self) -> Sequence[RenderedFamily]:
+        """Every snapshot's families as exposition text, rendered once per published snapshot.
+
+        Same-named families stay separate here; :func:`exporter.exposition.join` merges them.
+        """
+        out: list[RenderedFamily] = []
+        with self._lock:
+            for state in self._states:
+                snapshot = state.snapshot  # one read, as in collect()
+                if snapshot is None:
+                    continue
+                cached = self._rendered.get(state.name)
+                if cached is None or cached[0] is not snapshot:
+                    cached = (snapshot, render_families(snapshot.metrics))
+                    self._rendered[state.name] = cached
+                out.extend(cached[1])
+        return out
 
     def collect(self) -> Iterator[Metric]:
         merged: dict[str, Metric] = {}
@@ -171,6 +202,7 @@ class Runtime:
         max_start_jitter: float = 10.0,
         backoff_cap: float = 4.0,
         first_retry: float = 5.0,
+        after_poll: Callable[[], None] | None = None,
     ) -> None:
         self.states = [CollectorState(s) for s in scheduled]
         self._detection = detection
@@ -181,11 +213,17 @@ class Runtime:
         self._max_start_jitter = max_start_jitter
         self._backoff_cap = backoff_cap
         self._first_retry = first_retry
+        self._after_poll = after_poll
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics = SelfMetrics(registry)
         for state in self.states:
             self.metrics.init(state.name, state.scheduled.type)
-        registry.register(SnapshotMetrics(self.states))
+        self.snapshot_metrics = SnapshotMetrics(self.states)
+        registry.register(self.snapshot_metrics)
+
+    def exposition_parts(self) -> list[Part]:
+        """The runtime's share of ``/metrics``, in registry order: self-metrics, snapshots."""
+        return [self.metrics.part(), self.snapshot_metrics]
 
     @property
     def ready(self) -> bool:
@@ -275,6 +313,12 @@ class Runtime:
                 self._detection.update(state.name, snapshot.events)
             except Exception:
                 log.exception("detection failed on events from collector %s", state.name)
+        if self._after_poll is not None:
+            try:
+                # Off the event loop: re-rendering a large estate takes a while.
+                await asyncio.get_running_loop().run_in_executor(None, self._after_poll)
+            except Exception:
+                log.exception("pre-rendering /metrics failed after a poll of %s", state.name)
         return True
 
     def _failed(self, state: CollectorState, exc: Exception) -> None:

@@ -10,6 +10,8 @@ Emits (``<fields>`` are exactly the ``data.`` fields the rule's templates refere
 
 ``update()`` runs on the collector loop and ``collect()`` on the HTTP thread: updates build new
 immutable structures and swap them in under a lock, so a scrape never sees half an update.
+``version()`` changes with every update, so :mod:`exporter.exposition` renders these families
+once per update instead of once per scrape.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class DetectionState:
         self._violations: Mapping[str, frozenset[SeriesKey]] = {}
         self._matches: Mapping[SeriesKey, int] = {}
         self._errors: Mapping[str, int] = dict.fromkeys(self._names, 0)
+        self._version = 0
 
     @classmethod
     def from_paths(cls, paths: Sequence[str | Path]) -> DetectionState:
@@ -58,6 +61,11 @@ class DetectionState:
                 for rule_id, count in result.errors.items():
                     errors[rule_id] = errors.get(rule_id, 0) + count
                 self._errors = errors
+            self._version += 1
+
+    def version(self) -> int:
+        """Changes after every update (see :class:`exporter.exposition.Versioned`)."""
+        return self._version
 
     def violations(self) -> frozenset[SeriesKey]:
         """Every current violation, across collectors."""

@@ -14,9 +14,10 @@ owner="team-gateway",platform="kong",tags="pci"} 1.0
     # violations with their owner:
     secmon_rule_violation * on (platform, asset) group_left (owner, criticality) secmon_asset_info
 
-Scores come from the live violations at scrape time (see :mod:`exporter.inventory.score`).
-Enrichment runs on the polling loop and rendering on the HTTP executor: the discovered map is
-replaced, never mutated, so a scrape always reads a consistent one.
+Scores come from the live violations (see :mod:`exporter.inventory.score`). Enrichment runs on
+the polling loop and rendering on the HTTP executor: the discovered map is replaced, never
+mutated, so a scrape always reads a consistent one. ``version()`` combines the enrichment count
+with the violation source's version, so :mod:`exporter.exposition` re-renders only on change.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import fnmatch
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,6 +38,8 @@ from exporter.inventory.score import security_score
 AssetKey = tuple[str, str]  # (platform, asset)
 # DetectionState.violations(): label values starting rule_id, severity, category, platform, asset.
 ViolationSource = Callable[[], Iterable[Sequence[str]]]
+# Changes whenever the ViolationSource's answer does (DetectionState.version).
+VersionSource = Callable[[], Hashable]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,7 @@ class Inventory:
         entries: Sequence[AssetEntry] = (),
         *,
         violations: ViolationSource = tuple,
+        violations_version: VersionSource | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._exact = {(e.platform, e.id): e for e in entries if e.id is not None}
@@ -98,11 +102,29 @@ class Inventory:
         self._clock = clock
         self._matches: dict[AssetKey, AssetEntry | None] = {}
         self._discovered: Mapping[AssetKey, Seen] = {}
+        self._violations_version = violations_version
+        self._enrichments = 0
 
     @classmethod
-    def from_config(cls, config: InventoryConfig, *, violations: ViolationSource) -> Inventory:
+    def from_config(
+        cls,
+        config: InventoryConfig,
+        *,
+        violations: ViolationSource,
+        violations_version: VersionSource | None = None,
+    ) -> Inventory:
         entries = load_assets(config.path) if config.path is not None else []
-        return cls(entries, violations=violations)
+        return cls(entries, violations=violations, violations_version=violations_version)
+
+    def version(self) -> Hashable:
+        """Changes after every enrichment and every change of the violations.
+
+        Without a ``violations_version`` the violations can change unseen, so every call is a
+        new version (the metrics are then rendered on every scrape, as before).
+        """
+        if self._violations_version is None:
+            return object()
+        return (self._enrichments, self._violations_version())
 
     def match(self, platform: str, asset: str) -> AssetEntry | None:
         """The declared entry for an asset: exact id first, then the first matching pattern."""
@@ -146,6 +168,7 @@ class Inventory:
             )
             enriched.append(event)
         self._discovered = seen
+        self._enrichments += 1  # after the swap: see exporter.exposition.Versioned
         return enriched
 
     def assets(self) -> list[Asset]:

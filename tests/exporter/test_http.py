@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 from aiohttp import web
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.openmetrics import exposition as om_exposition
 
 from exporter.collectors.kong import KongCollector
+from exporter.exposition import Exposition, Format
 from exporter.http import create_app
 from exporter.runtime import Runtime, Scheduled
 from tests.exporter.conftest import FakeKongServer, kong_config
@@ -22,6 +24,8 @@ from tests.harness.wait import wait_until
 class Exporter:
     url: str
     runtime: Runtime
+    registry: CollectorRegistry
+    exposition: Exposition
 
     async def get(self, path: str, **headers: str) -> tuple[int, str, str]:
         async with (
@@ -37,14 +41,20 @@ async def exporter(fake_kong: FakeKongServer) -> AsyncIterator[Exporter]:
     await fake_kong.fail(mode="slow", delay=1.0)
     config = kong_config(fake_kong.url, interval=0.3, timeout=5)
     registry = CollectorRegistry()
+    exposition = Exposition()
     runtime = Runtime(
-        [Scheduled(KongCollector(config), "kong", timeout=5)], registry=registry, start_jitter=0
+        [Scheduled(KongCollector(config), "kong", timeout=5)],
+        registry=registry,
+        start_jitter=0,
+        after_poll=exposition.refresh,
     )
-    runner = web.AppRunner(create_app(runtime=runtime, registry=registry))
+    exposition.add(*runtime.exposition_parts())
+    app = create_app(runtime=runtime, registry=registry, exposition=exposition)
+    runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield Exporter(f"http://127.0.0.1:{port}", runtime)
+    yield Exporter(f"http://127.0.0.1:{port}", runtime, registry, exposition)
     await runner.cleanup()
 
 
@@ -90,6 +100,17 @@ async def test_metrics_content_negotiation(exporter: Exporter) -> None:
     )
     assert content_type.startswith("application/openmetrics-text")
     assert body.endswith("# EOF\n")
+
+
+async def test_pre_rendered_metrics_equal_prometheus_client(exporter: Exporter) -> None:
+    async def polled() -> bool:
+        return exporter.runtime.states[0].snapshot is not None
+
+    await wait_until(polled, timeout=10, interval=0.1, what="a successful poll")
+    # No await between the two renders: no poll can change the data in between.
+    assert exporter.exposition.render(Format.TEXT) == generate_latest(exporter.registry)
+    openmetrics: bytes = om_exposition.generate_latest(exporter.registry)  # type: ignore[no-untyped-call]
+    assert exporter.exposition.render(Format.OPENMETRICS) == openmetrics
 
 
 async def test_index_lists_collectors(exporter: Exporter) -> None:
