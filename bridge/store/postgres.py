@@ -53,6 +53,18 @@ _TEMPORARY: tuple[type[BaseException], ...] = (
 )
 
 
+async def _reset_connection(connection: Any) -> None:
+    """Pool release: roll back a transaction left open, nothing more.
+
+    asyncpg's default reset sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`` on every release, one more round trip per store call. The store takes only
+    transaction-scoped advisory locks and never uses cursors, LISTEN or session settings, so
+    the only state a connection can carry back into the pool is an unfinished transaction.
+    """
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 async def _init_connection(connection: Any) -> None:
     await connection.set_type_codec(
         "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
@@ -79,6 +91,7 @@ class PostgresStore:
                 timeout=timeout_seconds,
                 command_timeout=timeout_seconds,
                 init=_init_connection,
+                reset=_reset_connection,
             )
         except (*_TEMPORARY, asyncpg.PostgresError) as exc:
             # The DSN may carry a password: say what failed, never where to.
