@@ -89,7 +89,7 @@ def test_serve_runs_a_real_bridge_and_stops_cleanly(
     assert "secmon_bridge_alerts_received_total" in exposition
     assert "_created" not in exposition  # disabled in the serving process
     assert "received group" in output
-    assert "alert resolved id=1 rule_id=kong_http_admin_api" in output
+    assert "resolved id=1 rule_id=kong_http_admin_api" in output
     assert WEBHOOK_TOKEN not in output
     assert API_TOKEN not in output
 
