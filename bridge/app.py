@@ -18,7 +18,6 @@ from redis.exceptions import RedisError
 
 from bridge.anomaly.prometheus_api import PrometheusClient
 from bridge.anomaly.publish import SchedulerMetrics, ScoreCollector
-from bridge.anomaly.scheduler import AnomalyScheduler
 from bridge.api.actions import acknowledge, resolve, suppress
 from bridge.api.alerts import get_alert, list_alerts
 from bridge.api.openapi import serve_openapi
@@ -109,6 +108,10 @@ def _anomaly_scheduler(
     scheduler_metrics = SchedulerMetrics(bridge_metrics.registry)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
+        # Imported here: the scheduler pulls in scikit-learn, SciPy and pandas (about 130 MiB
+        # of RSS), which a bridge without anomaly queries never needs.
+        from bridge.anomaly.scheduler import AnomalyScheduler
+
         anomaly = app[CONFIG].anomaly
         async with aiohttp.ClientSession() as session:
             scheduler = AnomalyScheduler(
