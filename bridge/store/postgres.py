@@ -27,6 +27,7 @@ from bridge.store.base import (
     StoreError,
     StoreUnavailable,
 )
+from bridge.store.escalation_postgres import PostgresEscalationStore
 from bridge.store.migrate import load_migrations, pending
 from bridge.store.postgres_rows import delivery_arguments, receipt_results, stored_alert
 from bridge.store.records import (
@@ -223,6 +224,10 @@ class PostgresStore:
             await connection.fetchval(sql.SELECT_SCHEMA_VERSION)
 
         await self._with_connection(run)
+
+    def escalation_store(self) -> PostgresEscalationStore:
+        """Escalation claims, message refs, delivery log and dead letters (issue 6)."""
+        return PostgresEscalationStore(with_connection=self._with_connection)
 
     async def close(self) -> None:
         try:

@@ -25,6 +25,7 @@ from bridge.store.base import (
     StoreError,
     StoreUnavailable,
 )
+from bridge.store.escalation_sqlite import SqliteEscalationStore
 from bridge.store.migrate import load_migrations, pending
 from bridge.store.records import (
     AlertDetail,
@@ -163,6 +164,13 @@ class SqliteStore:
 
     async def ping(self) -> None:
         await self._call(self._reader, sql.ping)
+
+    def escalation_store(self) -> SqliteEscalationStore:
+        """Escalation claims, message refs, delivery log and dead letters (issue 6)."""
+        return SqliteEscalationStore(
+            read=lambda fn: self._call(self._reader, fn),
+            write=lambda fn: self._call(self._writer, fn),
+        )
 
     async def close(self) -> None:
         await self._writer.stop()

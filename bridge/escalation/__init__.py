@@ -1,0 +1,1 @@
+"""Durable, time-based escalation of open alerts (the seed's ``AlertEscalationEngine``)."""
