@@ -20,10 +20,18 @@ from bridge.anomaly.prometheus_api import PrometheusClient
 from bridge.anomaly.publish import SchedulerMetrics, ScoreCollector
 from bridge.api.actions import acknowledge, resolve, suppress
 from bridge.api.alerts import get_alert, list_alerts
+from bridge.api.deliveries import (
+    alert_notifications,
+    list_dead_letters,
+    replay_dead_letter,
+    updating_messages,
+)
 from bridge.api.openapi import serve_openapi
+from bridge.api.slack import slack_interactions
 from bridge.auth import api_authenticator, webhook_authenticator
 from bridge.config import BridgeConfig
 from bridge.dedupe import DedupeIndex, build_dedupe_index
+from bridge.escalation.runtime import HUB, NotificationHub, notifications_context
 from bridge.keys import (
     API_AUTH,
     CONFIG,
@@ -36,8 +44,10 @@ from bridge.keys import (
 )
 from bridge.metrics import BridgeMetrics
 from bridge.netaddr import redact_url
+from bridge.notify.delivery import NotificationMetrics
 from bridge.ops import healthy, metrics, probe_store_forever, ready
 from bridge.pipeline import build_pipeline
+from bridge.pipeline.worker import worker_context
 from bridge.receiver import receive_alertmanager
 from bridge.store import StoreError, open_store
 from bridge.sweep import lifecycle_context
@@ -58,17 +68,24 @@ def create_app(config: BridgeConfig) -> web.Application:
     dedupe_index = build_dedupe_index(redis_url)
     anomaly_scores = ScoreCollector()
     bridge_metrics.registry.register(anomaly_scores)
+    hub = NotificationHub(
+        metrics=NotificationMetrics(
+            registry=bridge_metrics.registry, channels=list(config.channels)
+        )
+    )
     pipeline = build_pipeline(
         config,
         store=lambda: app[STORE],
         metrics=bridge_metrics,
         dedupe_index=dedupe_index,
         anomaly_scores=anomaly_scores,
+        notifications=hub,
     )
     bridge_metrics.register_stages(pipeline.names)
     app[CONFIG] = config
     app[METRICS] = bridge_metrics
     app[PIPELINE] = pipeline
+    app[HUB] = hub
     app[WEBHOOK_AUTH] = webhook_authenticator(config)
     app[API_AUTH] = api_authenticator(config)
     app.cleanup_ctx.append(store_context)
@@ -76,8 +93,12 @@ def create_app(config: BridgeConfig) -> web.Application:
     app.cleanup_ctx.append(_closing(dedupe_index))
     app.cleanup_ctx.append(http_client_context)
     app.cleanup_ctx.append(lifecycle_context)
+    # Notifiers, deliveries and the escalation scheduler (after store and Redis are open).
+    app.cleanup_ctx.append(notifications_context)
     if config.anomaly.queries:
         app.cleanup_ctx.append(_anomaly_scheduler(anomaly_scores, bridge_metrics))
+    # Last: on shutdown the pipeline worker drains its queue before stages lose their clients.
+    app.cleanup_ctx.append(worker_context)
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
     app.router.add_get("/metrics", metrics)
@@ -85,9 +106,13 @@ def create_app(config: BridgeConfig) -> web.Application:
     app.router.add_post("/api/v1/alertmanager", receive_alertmanager)
     app.router.add_get("/api/v1/alerts", list_alerts)
     app.router.add_get("/api/v1/alerts/{id}", get_alert)
-    app.router.add_post("/api/v1/alerts/{id}/ack", acknowledge)
-    app.router.add_post("/api/v1/alerts/{id}/resolve", resolve)
+    app.router.add_post("/api/v1/alerts/{id}/ack", updating_messages(acknowledge))
+    app.router.add_post("/api/v1/alerts/{id}/resolve", updating_messages(resolve))
     app.router.add_post("/api/v1/alerts/{id}/suppress", suppress)
+    app.router.add_get("/api/v1/alerts/{id}/notifications", alert_notifications)
+    app.router.add_post("/api/v1/slack/interactions", slack_interactions)
+    app.router.add_get("/api/v1/dead-letters", list_dead_letters)
+    app.router.add_post("/api/v1/dead-letters/{id}/replay", replay_dead_letter)
     return app
 
 

@@ -25,7 +25,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bridge.anomaly.config import AnomalyConfig
 from bridge.classify import ClassificationConfig
 from bridge.dedupe import DedupeConfig
+from bridge.escalation.policy import EscalationConfig
 from bridge.netaddr import split_host_port
+from bridge.notify.registry import NotifierConfigError, parse_channel_configs
+from bridge.routing.config import RoutingConfig
 from bridge.secretfile import read_secret_file
 
 ENV_PREFIX = "SECMON_BRIDGE_"
@@ -103,6 +106,25 @@ class LifecycleOptions(BaseModel):
         return 2 * self.alertmanager_repeat_interval_seconds
 
 
+class SlackAppConfig(BaseModel):
+    """The Slack app whose button clicks ``POST /api/v1/slack/interactions`` verifies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signing_secret: SecretStr | None = None
+    signing_secret_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Self:
+        if self.signing_secret is not None and self.signing_secret_file is not None:
+            raise ValueError("set either signing_secret or signing_secret_file, not both")
+        if self.signing_secret_file is not None:
+            self.signing_secret = SecretStr(read_secret_file(self.signing_secret_file))
+        if self.signing_secret is None or not self.signing_secret.get_secret_value():
+            raise ValueError("a signing_secret (or signing_secret_file) is required")
+        return self
+
+
 class BridgeConfig(BaseSettings):
     """Everything ``secmon-bridge serve`` needs; see the module docstring for precedence."""
 
@@ -131,6 +153,11 @@ class BridgeConfig(BaseSettings):
     classification: ClassificationConfig = Field(default_factory=ClassificationConfig)
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
     anomaly: AnomalyConfig = Field(default_factory=AnomalyConfig)
+    # Notification channels by name (docs/notifications.md), escalation and routing.
+    channels: dict[str, Any] = Field(default_factory=dict)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    slack: SlackAppConfig | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -210,9 +237,36 @@ class BridgeConfig(BaseSettings):
                         "or insecure_no_auth: true to serve the API to anyone",
                     )
                 )
+        problems.extend(self._channel_problems())
         if problems:
             raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
+
+    def _channel_problems(self) -> list[InitErrorDetails]:
+        """Every channel config error, and channels named by escalation or routing but absent."""
+        try:
+            self.channels = dict(parse_channel_configs(self.channels))
+        except NotifierConfigError as exc:
+            return [
+                _problem(("channels", p.channel, *filter(None, [p.field])), p.message)
+                for p in exc.problems
+            ]
+        named: list[tuple[tuple[str, ...], str]] = [
+            (("escalation", "recipients", who), c)
+            for who, channels in self.escalation.recipients.items()
+            for c in channels
+        ]
+        named += [
+            (("routing", "routes", str(i), "channels"), c)
+            for i, route in enumerate(self.routing.routes)
+            for c in route.channels
+        ]
+        named += [(("routing", "channels", c), c) for c in self.routing.channels]
+        return [
+            _problem(loc, f"channel {name!r} is not defined under channels")
+            for loc, name in named
+            if name not in self.channels
+        ]
 
     @property
     def listen_host(self) -> str:

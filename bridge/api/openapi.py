@@ -18,6 +18,7 @@ from bridge.api import models
 
 _REF = "#/components/schemas/{model}"
 _TEXT = "text/plain"
+_JSON = "application/json"
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,47 @@ OPERATIONS: tuple[Operation, ...] = (
         body=models.Suppress,
         parameters=[_ID],
     ),
+    Operation(
+        "get",
+        "/api/v1/alerts/{id}/notifications",
+        "the delivery log of an alert: every attempt per channel (outcome, status, latency)",
+        {200: ("delivery attempts", _JSON), 404: ("no such alert", models.Error), **_AUTH_ERRORS},
+        parameters=[_ID],
+    ),
+    Operation(
+        "post",
+        "/api/v1/slack/interactions",
+        "Slack Acknowledge/Resolve clicks; X-Slack-Signature verified before anything else",
+        {
+            200: ("handled (the message is updated in the background)", _JSON),
+            400: ("not a block_actions payload", models.Error),
+            401: ("missing, wrong, stale or replayed signature: nothing changed", models.Error),
+            503: ("the alert store is unavailable; retry", models.Error),
+        },
+        "slackSignature",
+    ),
+    Operation(
+        "get",
+        "/api/v1/dead-letters",
+        "deliveries that failed for good, oldest first",
+        {200: ("dead letters", _JSON), 400: ("bad query", models.Error), **_AUTH_ERRORS},
+        parameters=[
+            _param("channel", "query", "only this channel"),
+            _param("limit", "query", "at most", type="integer", minimum=1, maximum=1000),
+        ],
+    ),
+    Operation(
+        "post",
+        "/api/v1/dead-letters/{id}/replay",
+        "take a dead letter and deliver it again in the background",
+        {
+            202: ("queued", _JSON),
+            404: ("no such dead letter", models.Error),
+            409: ("its channel is no longer configured; the letter is kept", models.Error),
+            **_AUTH_ERRORS,
+        },
+        parameters=[_param("id", "path", "dead letter id")],
+    ),
 )
 
 SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
@@ -209,6 +251,12 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {
                 "apiToken": {"type": "http", "scheme": "bearer"},
                 "webhookAuth": {"type": "http", "scheme": "bearer"},
+                "slackSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Slack-Signature",
+                    "description": "v0 HMAC-SHA256 of v0:{X-Slack-Request-Timestamp}:{body}",
+                },
             },
         },
     }

@@ -9,6 +9,8 @@ delivery, in this order::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bridge.classify import ClassificationEngine
 from bridge.config import BridgeConfig
 from bridge.dedupe import DedupeIndex
@@ -21,6 +23,9 @@ from bridge.pipeline.dedupe import Dedupe
 from bridge.pipeline.escalate import Escalate
 from bridge.pipeline.lifecycle import Lifecycle
 
+if TYPE_CHECKING:  # the hub's module imports bridge.keys, which imports this package
+    from bridge.escalation.runtime import NotificationHub
+
 
 def build_pipeline(
     config: BridgeConfig,
@@ -29,6 +34,7 @@ def build_pipeline(
     metrics: BridgeMetrics,
     dedupe_index: DedupeIndex,
     anomaly_scores: ScoreSource | None = None,
+    notifications: NotificationHub | None = None,
 ) -> Pipeline:
     """The stages for ``config``; stages with settings take them from it."""
     engine = ClassificationEngine(config.classification)
@@ -39,7 +45,8 @@ def build_pipeline(
             AnomalyContext(anomaly_scores, engine=engine, store=store),
             Dedupe(dedupe_index, config.dedupe, metrics),
             Lifecycle(store, metrics),
-            Escalate(),
+            # Wakes the escalation scheduler; deliveries run in the background.
+            Escalate(notifications),
             Announce(),
         ]
     )

@@ -1,0 +1,1 @@
+"""Which channels hear about an alert, when they may, and how fast (issue 6, item 2)."""
