@@ -29,3 +29,16 @@ class Clock:
 def delivery(payload: dict[str, Any], received_at: datetime = T0) -> Delivery:
     body = json.dumps(payload).encode()
     return to_delivery(parse_payload(body), body, received_at=received_at)
+
+
+@dataclass
+class ShiftedClock:
+    """Real time plus an offset: alerts the bridge stores at real time are due as expected."""
+
+    offset: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
