@@ -1,4 +1,4 @@
-"""``POST /api/v1/alertmanager``: authenticate, bound, validate, store, then run the pipeline.
+"""``POST /api/v1/alertmanager``: authenticate, bound, validate, store, answer, queue the stages.
 
 The order is the contract with Alertmanager (see the design card): only 2xx means done, 5xx is
 retried, 4xx is dropped for good. So a request that can never succeed (bad credentials, too
@@ -16,8 +16,9 @@ from aiohttp import hdrs, web
 from pydantic import ValidationError
 
 from bridge.alertmanager import describe, is_json_error, parse_payload, to_delivery
-from bridge.keys import CONFIG, METRICS, PIPELINE, STORE, WEBHOOK_AUTH
-from bridge.pipeline import Batch, StageFailed
+from bridge.keys import CONFIG, METRICS, STORE, WEBHOOK_AUTH
+from bridge.pipeline import Batch
+from bridge.pipeline.worker import WORKER
 from bridge.store import StoreError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -120,15 +121,11 @@ async def _receive(request: web.Request) -> web.Response:
             payload.truncated_alerts,
         )
 
-    pipeline_started = time.perf_counter()
-    try:
-        await app[PIPELINE].run(Batch(delivery=delivery, receipts=receipts))
-    except StageFailed as exc:
-        # The alerts are stored; failing the webhook would only make Alertmanager re-send
-        # duplicates that the pipeline skips. Count it and leave the batch to the operator.
-        metrics.pipeline_errors.labels(stage=exc.stage).inc()
-        logger.exception("%s (group %s)", exc, payload.group_key)
-    metrics.pipeline_duration.observe(time.perf_counter() - pipeline_started)
+    # The stages run in the background worker: answering now is safe because every receipt
+    # stays unprocessed in the store until the pipeline's write marks it, and a full queue
+    # only delays processing until the recovery sweep claims the receipts.
+    if not app[WORKER].offer(Batch(delivery=delivery, receipts=receipts)):
+        logger.debug("pipeline queue full: group %s left to the recovery sweep", payload.group_key)
 
     return web.json_response(
         {"status": "stored", "alerts": len(receipts), "duplicates": duplicates}

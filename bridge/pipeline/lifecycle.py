@@ -91,7 +91,11 @@ def processing_write(batch: Batch) -> ProcessingWrite:
             TimelineEntry(decision.primary_id, at, "occurrence",
                           f"#{alert_id} merged in as a duplicate ({kind})", "bridge", detail)
         )  # fmt: skip
-    return ProcessingWrite(classifications, duplicates, occurrences, timeline, resolved_ids)
+    # Every fresh receipt of the batch is done once this write commits (see bridge.store.pending).
+    processed = [r.alert.receipt_key for r in batch.fresh]
+    return ProcessingWrite(
+        classifications, duplicates, occurrences, timeline, resolved_ids, processed
+    )
 
 
 class Lifecycle:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from bridge.store.pending import PendingDelivery
 
 from bridge.store.records import (
     AlertDetail,
@@ -219,6 +222,16 @@ class AlertStore(Protocol):
         """Persist what the pipeline decided for one delivery, in one transaction.
 
         Returns the time to resolve of each ``write.resolved_ids`` alert Alertmanager resolved.
+        """
+        ...
+
+    async def claim_unprocessed(
+        self, *, now: datetime, lease: timedelta, limit: int
+    ) -> list[PendingDelivery]:
+        """Claim up to ``limit`` receipts the pipeline has not processed, for ``lease``.
+
+        Only receipts nobody holds are claimed: one received less than ``lease`` ago still
+        belongs to the receiving process, whose queue holds it.
         """
         ...
 

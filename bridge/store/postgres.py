@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
 
 from bridge.store import postgres_lifecycle as lifecycle
+from bridge.store import postgres_pending
 from bridge.store import postgres_sql as sql
 from bridge.store.base import (
     AlertPage,
@@ -29,6 +30,7 @@ from bridge.store.base import (
 )
 from bridge.store.escalation_postgres import PostgresEscalationStore
 from bridge.store.migrate import load_migrations, pending
+from bridge.store.pending import PendingDelivery
 from bridge.store.postgres_rows import delivery_arguments, receipt_results, stored_alert
 from bridge.store.records import (
     AlertDetail,
@@ -206,6 +208,13 @@ class PostgresStore:
 
     async def apply_processing(self, write: ProcessingWrite) -> list[ResolvedTiming]:
         return await self._with_connection(lambda c: lifecycle.apply_processing(c, write))
+
+    async def claim_unprocessed(
+        self, *, now: datetime, lease: timedelta, limit: int
+    ) -> list[PendingDelivery]:
+        return await self._with_connection(
+            lambda c: postgres_pending.claim_unprocessed(c, now, lease, limit)
+        )
 
     async def transition(self, transition: Transition) -> StoredAlert:
         return await self._with_connection(lambda c: lifecycle.transition(c, transition))

@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
+
 from bridge.store.base import StoredAlert
+from bridge.store.pending import AlreadyProcessed
 from bridge.store.postgres_rows import stored_alert
 from bridge.store.records import (
     TRANSITIONS,
@@ -36,7 +39,13 @@ _ACTIVE = "('open', 'acknowledged')"
 # Data-modifying CTEs always run; the final SELECT turns off the wait for the WAL flush for
 # this transaction only (see apply_processing).
 _APPLY = """
-WITH classified AS (
+WITH processed AS (
+    UPDATE alert_receipts r SET processed_at = now()
+    FROM unnest($23::text[], $24::timestamptz[], $25::text[]) AS k (fingerprint, starts_at, status)
+    WHERE r.fingerprint = k.fingerprint AND r.starts_at = k.starts_at AND r.status = k.status
+      AND r.processed_at IS NULL
+    RETURNING 1
+), classified AS (
     UPDATE alert_instances a
     SET severity = u.severity, base_severity = u.base_severity, category = u.category,
         business_impact = u.business_impact, urgency = u.urgency, confidence = u.confidence,
@@ -61,7 +70,9 @@ WITH classified AS (
                 $22::text[]) AS t (alert_id, at, kind, actor, message, detail)
     RETURNING id
 )
-SELECT set_config('synchronous_commit', 'off', true)
+SELECT set_config('synchronous_commit', 'off', true),
+       -- Division by zero aborts the whole write when another worker marked a receipt first.
+       1 / ((SELECT count(*) FROM processed) = $26)::int AS ok
 """
 
 _LINK_DUPLICATES = """
@@ -82,6 +93,7 @@ WHERE a.id = u.id
 
 def _apply_arguments(write: ProcessingWrite) -> list[Any]:
     c, o, t = write.classifications, write.occurrences, write.timeline
+    p = sorted(write.processed)  # a stable lock order against a concurrent worker
     return [
         [x.alert_id for x in c], [x.severity for x in c], [x.base_severity for x in c],
         [x.category for x in c], [x.business_impact for x in c], [x.urgency for x in c],
@@ -91,6 +103,7 @@ def _apply_arguments(write: ProcessingWrite) -> list[Any]:
         [x.group_key for x in o], [x.receiver for x in o], [x.received_at for x in o],
         [x.alert_id for x in t], [x.at for x in t], [x.kind for x in t], [x.actor for x in t],
         [x.message for x in t], [json.dumps(dict(x.detail)) for x in t],
+        [k[0] for k in p], [k[1] for k in p], [k[2] for k in p], len(p),
     ]  # fmt: skip
 
 
@@ -98,6 +111,13 @@ async def apply_processing(connection: Any, write: ProcessingWrite) -> list[Reso
     # Everything here derives from receipts already committed durably by record_delivery,
     # so this transaction skips waiting for its WAL flush: a crash can lose the last moment's
     # classifications and timeline lines, never an alert. It halves the webhook's latency.
+    try:
+        return await _apply(connection, write)
+    except asyncpg.exceptions.DivisionByZeroError:
+        raise AlreadyProcessed("receipts already processed by another worker") from None
+
+
+async def _apply(connection: Any, write: ProcessingWrite) -> list[ResolvedTiming]:
     if not (write.duplicates or write.resolved_ids):
         # One statement is its own transaction: one round trip on the hot path.
         await connection.execute(_APPLY, *_apply_arguments(write))

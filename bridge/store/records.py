@@ -107,6 +107,9 @@ class ProcessingWrite:
     timeline: Sequence[TimelineEntry] = ()
     # Alerts Alertmanager resolved in this delivery: the store reports their time to resolve.
     resolved_ids: Sequence[int] = ()
+    # Receipts (fingerprint, startsAt, status) this write completes: marked processed in the
+    # same transaction, which fails as a whole if another worker marked any of them first.
+    processed: Sequence[tuple[str, datetime, str]] = ()
 
 
 @dataclass(frozen=True, slots=True)

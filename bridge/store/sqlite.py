@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from bridge.store import sqlite_lifecycle as lifecycle
+from bridge.store import sqlite_pending
 from bridge.store import sqlite_sql as sql
 from bridge.store.base import (
     AlertPage,
@@ -27,6 +28,7 @@ from bridge.store.base import (
 )
 from bridge.store.escalation_sqlite import SqliteEscalationStore
 from bridge.store.migrate import load_migrations, pending
+from bridge.store.pending import PendingDelivery
 from bridge.store.records import (
     AlertDetail,
     ClassificationHistory,
@@ -148,6 +150,13 @@ class SqliteStore:
 
     async def apply_processing(self, write: ProcessingWrite) -> list[ResolvedTiming]:
         return await self._call(self._writer, lambda c: lifecycle.apply_processing(c, write))
+
+    async def claim_unprocessed(
+        self, *, now: datetime, lease: timedelta, limit: int
+    ) -> list[PendingDelivery]:
+        return await self._call(
+            self._writer, lambda c: sqlite_pending.claim_unprocessed(c, now, lease, limit)
+        )
 
     async def transition(self, transition: Transition) -> StoredAlert:
         # AlertNotFound / InvalidTransition pass through _call untouched (not sqlite3 errors).

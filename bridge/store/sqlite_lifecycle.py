@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bridge.store.base import StoredAlert
+from bridge.store.pending import AlreadyProcessed
 from bridge.store.records import (
     TRANSITIONS,
     AlertDetail,
@@ -26,6 +27,7 @@ from bridge.store.records import (
     transition_entry,
 )
 from bridge.store.rows import COLUMNS_SQL
+from bridge.store.sqlite_pending import mark_processed
 from bridge.store.sqlite_sql import fetch_dicts, from_text, sqlite_alert, to_text
 
 _SELECT_ALERT = f"SELECT {COLUMNS_SQL} FROM alert_instances WHERE id = ?"  # noqa: S608
@@ -68,6 +70,10 @@ def insert_timeline(connection: sqlite3.Connection, entries: Sequence[TimelineEn
 def apply_processing(
     connection: sqlite3.Connection, write: ProcessingWrite
 ) -> list[ResolvedTiming]:
+    marked = mark_processed(connection, write.processed, datetime.now(UTC))
+    if marked != len(write.processed):
+        # Raised before any other write; the writer thread rolls back this job's savepoint.
+        raise AlreadyProcessed("receipts already processed by another worker")
     connection.executemany(
         _CLASSIFY,
         [

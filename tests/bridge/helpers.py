@@ -113,7 +113,18 @@ async def post_payload(
     async with client.post(
         "/api/v1/alertmanager", data=json.dumps(payload), headers=bearer(token)
     ) as response:
-        return response.status, await response.json()
+        result = response.status, await response.json()
+    await drain(client)
+    return result
+
+
+async def drain(client: BridgeClient) -> None:
+    """Wait until the pipeline worker has run every queued delivery (it runs after the 2xx)."""
+    from bridge.pipeline.worker import WORKER
+
+    worker = client.app.get(WORKER)
+    if worker is not None:
+        await worker.join()
 
 
 async def get_alerts(client: BridgeClient, **params: str) -> list[dict[str, Any]]:

@@ -1,0 +1,209 @@
+"""The pipeline worker: runs the stages after the webhook has answered, and recovers lost work.
+
+The receiver stores a delivery durably, answers Alertmanager, and offers the stored batch to
+this worker's bounded in-process queue. Consumers take several deliveries per pass and run the
+pipeline on them concurrently, so the webhook's latency no longer includes classification,
+dedupe and the lifecycle write. Nothing depends on the queue for durability: every new receipt
+stays ``processed_at IS NULL`` until the lifecycle stage's write marks it, in the same
+transaction. A periodic sweep claims receipts left unprocessed (the process died, a stage
+failed, the queue was full when they arrived) with a lease, so among several replicas one
+processes each, and feeds them back through the same queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+from prometheus_client import Counter, Gauge
+
+from bridge.keys import METRICS, PIPELINE, STORE
+from bridge.metrics import BridgeMetrics
+from bridge.pipeline.base import Batch, Pipeline, StageFailed, StoreRef
+from bridge.store import StoreError
+from bridge.store.pending import AlreadyProcessed
+
+logger = logging.getLogger(__name__)
+
+QUEUE_SIZE = 512  # deliveries; at 10 alerts each, about a second of the target load
+PASS_SIZE = 16  # deliveries run concurrently per pass
+CONSUMERS = 2  # passes in flight, so one slow delivery does not stall the queue
+LEASE = timedelta(seconds=15)
+SWEEP_INTERVAL_SECONDS = 2.0
+SWEEP_LIMIT = 2000  # receipts claimed per sweep
+DRAIN_SECONDS = 5.0  # on shutdown; what is left is recovered by the next sweep
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class WorkerMetrics:
+    """The worker's own series, registered beside the bridge's."""
+
+    def __init__(self, metrics: BridgeMetrics) -> None:
+        registry = metrics.registry
+        self.queued = Gauge(
+            "secmon_bridge_pipeline_queue_depth",
+            "Stored deliveries waiting in this process for the pipeline.",
+            registry=registry,
+        )
+        self.processed = Counter(
+            "secmon_bridge_pipeline_processed_alerts",
+            "Receipts the pipeline finished (marked processed in the store).",
+            registry=registry,
+        )
+        self.overflow = Counter(
+            "secmon_bridge_pipeline_overflow",
+            "Stored deliveries not queued because the queue was full; the sweep recovers them.",
+            registry=registry,
+        )
+        self.recovered = Counter(
+            "secmon_bridge_pipeline_recovered_alerts",
+            "Unprocessed receipts the recovery sweep claimed.",
+            registry=registry,
+        )
+
+
+class PipelineWorker:
+    """A bounded queue of stored batches, its consumers, and the recovery sweep."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        store: StoreRef,
+        metrics: BridgeMetrics,
+        queue_size: int = QUEUE_SIZE,
+        pass_size: int = PASS_SIZE,
+        consumers: int = CONSUMERS,
+        lease: timedelta = LEASE,
+        sweep_interval: float = SWEEP_INTERVAL_SECONDS,
+        sweep_limit: int = SWEEP_LIMIT,
+        clock: Clock = _utcnow,
+    ) -> None:
+        self._pipeline = pipeline
+        self._store = store
+        self._metrics = metrics
+        self._own = WorkerMetrics(metrics)
+        self._queue: asyncio.Queue[Batch] = asyncio.Queue(maxsize=queue_size)
+        self._pass_size = pass_size
+        self._consumers = consumers
+        self._lease = lease
+        self._sweep_interval = sweep_interval
+        self._sweep_limit = sweep_limit
+        self._clock = clock
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def offer(self, batch: Batch) -> bool:
+        """Queue a stored batch; False when full (it stays in the store for the sweep)."""
+        if not batch.fresh:
+            return True  # exact re-deliveries: nothing for the stages to do
+        try:
+            self._queue.put_nowait(batch)
+        except asyncio.QueueFull:
+            self._own.overflow.inc()
+            return False
+        self._own.queued.set(self._queue.qsize())
+        return True
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._consume(), name=f"pipeline-{n}")
+            for n in range(self._consumers)
+        ]
+        self._tasks.append(asyncio.create_task(self._sweep_forever(), name="pipeline-sweep"))
+
+    async def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
+        """Finish what is queued (bounded), then stop; leftovers stay for the next sweep."""
+        sweep, consumers = self._tasks[-1:], self._tasks[:-1]
+        for task in sweep:
+            task.cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), timeout=drain_seconds)
+        for task in consumers:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def join(self) -> None:
+        """Wait until every queued batch has been run (tests and benchmarks)."""
+        await self._queue.join()
+
+    async def sweep(self) -> int:
+        """Claim unprocessed receipts and queue them (waiting for room); how many were claimed."""
+        try:
+            pending = await self._store().claim_unprocessed(
+                now=self._clock(), lease=self._lease, limit=self._sweep_limit
+            )
+        except StoreError as exc:
+            logger.warning("recovery sweep could not claim unprocessed alerts: %s", exc)
+            return 0
+        claimed = sum(len(p.receipts) for p in pending)
+        if claimed:
+            self._own.recovered.inc(claimed)
+            logger.info("recovery sweep: %d unprocessed alert(s) queued again", claimed)
+        for item in pending:
+            await self._queue.put(Batch(delivery=item.delivery, receipts=item.receipts))
+        self._own.queued.set(self._queue.qsize())
+        return claimed
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await self.sweep()
+            await asyncio.sleep(self._sweep_interval)
+
+    async def _consume(self) -> None:
+        while True:
+            batches = [await self._queue.get()]
+            while len(batches) < self._pass_size and not self._queue.empty():
+                batches.append(self._queue.get_nowait())
+            self._own.queued.set(self._queue.qsize())
+            try:
+                await asyncio.gather(*(self._run(batch) for batch in batches))
+            finally:
+                for _ in batches:
+                    self._queue.task_done()
+
+    async def _run(self, batch: Batch) -> None:
+        started = time.perf_counter()
+        try:
+            await self._pipeline.run(batch)
+        except StageFailed as exc:
+            if isinstance(exc.__cause__, AlreadyProcessed):
+                logger.debug("group %s: another worker processed it", batch.delivery.group_key)
+                return
+            # The receipts stay unprocessed: the sweep retries them once the lease runs out.
+            self._metrics.pipeline_errors.labels(stage=exc.stage).inc()
+            logger.error("%s (group %s); the sweep will retry", exc, batch.delivery.group_key)
+            return
+        except Exception:
+            logger.exception("pipeline failed for group %s", batch.delivery.group_key)
+            return
+        self._own.processed.inc(len(batch.fresh))
+        self._metrics.pipeline_duration.observe(time.perf_counter() - started)
+
+
+# Set by :func:`worker_context` while the application runs; the receiver offers batches to it.
+WORKER: web.AppKey[PipelineWorker] = web.AppKey("secmon_pipeline_worker")
+
+
+async def worker_context(app: web.Application) -> AsyncIterator[None]:
+    """Run the worker while the app runs; appended after the store and notifier contexts, so
+    it stops (draining its queue) before they close."""
+    worker = PipelineWorker(app[PIPELINE], store=lambda: app[STORE], metrics=app[METRICS])
+    app[WORKER] = worker
+    await worker.start()
+    try:
+        yield
+    finally:
+        await worker.stop()

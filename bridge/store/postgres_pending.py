@@ -1,0 +1,45 @@
+"""PostgreSQL side of :mod:`bridge.store.pending`: claim unprocessed receipts with a lease."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bridge.store.pending import PendingDelivery, rebuild
+
+# SKIP LOCKED: replicas sweeping at the same moment claim disjoint receipts instead of waiting.
+# A receipt with no lease yet belongs to the replica that received it until first_received_at
+# plus the lease ($2), so a sweep never takes work still queued in that replica's memory.
+_CLAIM = """
+WITH claimed AS (
+    UPDATE alert_receipts r SET claimed_until = $1::timestamptz + make_interval(secs => $3)
+    FROM (
+        SELECT fingerprint, starts_at, status FROM alert_receipts
+        WHERE processed_at IS NULL
+          AND ((claimed_until IS NULL AND first_received_at < $2) OR claimed_until < $1)
+        ORDER BY first_received_at
+        LIMIT $4
+        FOR UPDATE SKIP LOCKED
+    ) k
+    WHERE r.fingerprint = k.fingerprint AND r.starts_at = k.starts_at AND r.status = k.status
+    RETURNING r.fingerprint, r.starts_at, r.status, r.payload_id, r.first_received_at
+)
+SELECT c.fingerprint, c.starts_at, c.status, c.payload_id, p.sha256, p.group_key, p.receiver,
+       p.status AS payload_status, p.truncated_alerts, p.received_at, a.id AS instance_id,
+       a.labels, a.annotations, a.ends_at, a.generator_url,
+       NOT EXISTS (SELECT 1 FROM alert_receipts o
+                   WHERE o.fingerprint = c.fingerprint AND o.starts_at = c.starts_at
+                     AND (o.first_received_at, o.status) < (c.first_received_at, c.status))
+           AS created
+FROM claimed c
+JOIN webhook_payloads p ON p.id = c.payload_id
+JOIN alert_instances a ON a.fingerprint = c.fingerprint AND a.starts_at = c.starts_at
+ORDER BY c.payload_id, c.fingerprint, c.starts_at, c.status
+"""
+
+
+async def claim_unprocessed(
+    connection: Any, now: datetime, lease: timedelta, limit: int
+) -> list[PendingDelivery]:
+    rows = await connection.fetch(_CLAIM, now, now - lease, lease.total_seconds(), limit)
+    return rebuild(dict(row) for row in rows)
