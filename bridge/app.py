@@ -28,6 +28,7 @@ from bridge.api.deliveries import (
 )
 from bridge.api.openapi import serve_openapi
 from bridge.api.slack import slack_interactions
+from bridge.assets_sync import asset_sync_context
 from bridge.auth import api_authenticator, webhook_authenticator
 from bridge.config import BridgeConfig
 from bridge.dedupe import DedupeIndex, build_dedupe_index
@@ -93,6 +94,7 @@ def create_app(config: BridgeConfig) -> web.Application:
     app.cleanup_ctx.append(_closing(dedupe_index))
     app.cleanup_ctx.append(http_client_context)
     app.cleanup_ctx.append(lifecycle_context)
+    app.cleanup_ctx.append(asset_sync_context)
     # Notifiers, deliveries and the escalation scheduler (after store and Redis are open).
     app.cleanup_ctx.append(notifications_context)
     if config.anomaly.queries:

@@ -23,6 +23,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bridge.anomaly.config import AnomalyConfig
+from bridge.assets_sync import AssetSyncConfig
 from bridge.classify import ClassificationConfig
 from bridge.dedupe import DedupeConfig
 from bridge.escalation.policy import EscalationConfig
@@ -153,6 +154,7 @@ class BridgeConfig(BaseSettings):
     classification: ClassificationConfig = Field(default_factory=ClassificationConfig)
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
     anomaly: AnomalyConfig = Field(default_factory=AnomalyConfig)
+    asset_sync: AssetSyncConfig = Field(default_factory=AssetSyncConfig)
     # Notification channels by name (docs/notifications.md), escalation and routing.
     channels: dict[str, Any] = Field(default_factory=dict)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from bridge.store.assets import AssetStore
+
 if TYPE_CHECKING:
     from bridge.store.pending import PendingDelivery
 
@@ -253,6 +255,10 @@ class AlertStore(Protocol):
 
     async def open_counts(self) -> dict[str, int]:
         """Alerts with ``status = 'open'``, by severity."""
+        ...
+
+    def asset_store(self) -> AssetStore:
+        """The ``assets`` table on the same connections (and timeouts) as this store."""
         ...
 
     async def ping(self) -> None:

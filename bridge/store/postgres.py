@@ -19,6 +19,7 @@ import asyncpg
 from bridge.store import postgres_lifecycle as lifecycle
 from bridge.store import postgres_pending
 from bridge.store import postgres_sql as sql
+from bridge.store.assets import PostgresAssetStore
 from bridge.store.base import (
     AlertPage,
     AlertQuery,
@@ -233,6 +234,10 @@ class PostgresStore:
             await connection.fetchval(sql.SELECT_SCHEMA_VERSION)
 
         await self._with_connection(run)
+
+    def asset_store(self) -> PostgresAssetStore:
+        """The ``assets`` table the dashboards read (filled by the asset sync)."""
+        return PostgresAssetStore(with_connection=self._with_connection)
 
     def escalation_store(self) -> PostgresEscalationStore:
         """Escalation claims, message refs, delivery log and dead letters (issue 6)."""

@@ -17,6 +17,7 @@ from typing import TypeVar
 from bridge.store import sqlite_lifecycle as lifecycle
 from bridge.store import sqlite_pending
 from bridge.store import sqlite_sql as sql
+from bridge.store.assets import SqliteAssetStore
 from bridge.store.base import (
     AlertPage,
     AlertQuery,
@@ -173,6 +174,13 @@ class SqliteStore:
 
     async def ping(self) -> None:
         await self._call(self._reader, sql.ping)
+
+    def asset_store(self) -> SqliteAssetStore:
+        """The ``assets`` table the dashboards read (filled by the asset sync)."""
+        return SqliteAssetStore(
+            read=lambda fn: self._call(self._reader, fn),
+            write=lambda fn: self._call(self._writer, fn),
+        )
 
     def escalation_store(self) -> SqliteEscalationStore:
         """Escalation claims, message refs, delivery log and dead letters (issue 6)."""
