@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bridge.store.assets import CRITICALITIES, AssetRow
+from bridge.assets import CRITICALITIES, AssetRow
 
 log = logging.getLogger(__name__)
 

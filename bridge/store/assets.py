@@ -11,33 +11,12 @@ from __future__ import annotations
 import builtins
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
+
+from bridge.assets import AssetRow
 
 T = TypeVar("T")
-CRITICALITIES = ("low", "medium", "high", "critical")
-
-
-@dataclass(frozen=True, slots=True)
-class AssetRow:
-    platform: str
-    asset_id: str
-    criticality: str
-    environment: str | None
-    owner: str | None
-    security_score: float | None
-    updated_at: datetime
-
-
-class AssetStore(Protocol):
-    async def upsert_assets(self, rows: Sequence[AssetRow]) -> None:
-        """Insert or replace each (platform, asset_id) row, in one transaction."""
-        ...
-
-    async def list_assets(self) -> builtins.list[AssetRow]:
-        """Every row, ordered by platform and asset."""
-        ...
 
 
 _SQLITE_UPSERT = """

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from bridge.store.assets import AssetStore
+from bridge.assets import AssetStore
 
 if TYPE_CHECKING:
     from bridge.store.pending import PendingDelivery
