@@ -135,3 +135,135 @@ if redis.call("GET", fpk) == id then redis.call("DEL", fpk) end
 redis.call("DEL", k)
 return 1
 """
+
+# MATCH_OR_ADD for a whole delivery in one call: the same decisions, in candidate order, as
+# calling MATCH_OR_ADD once per candidate, but one round trip, and each primary compared is
+# read (HMGET) and tokenised once per call instead of once per candidate that sees it.
+MATCH_MANY = """
+-- KEYS: none (keys are built from the namespace; single Redis, not Cluster)
+-- ARGV: 1 namespace, 2 window ms, 3 max candidates, 4 threshold, 5-9 weights (asset,
+--       event type, severity, source, title), then 8 fields per candidate: alert id,
+--       fingerprint, asset, event type, severity, source, title tokens, seen ms.
+-- Returns one {kind, primary id, asset, event type, severity, source, tokens} per candidate.
+local ns, window, max_c = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local threshold = tonumber(ARGV[4])
+local w_asset, w_event, w_sev = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local w_source, w_title = tonumber(ARGV[8]), tonumber(ARGV[9])
+local FIELDS = {'first', 'last', 'asset', 'event', 'sev', 'source', 'tokens'}
+local cache = {}  -- pid -> {fields, token set, token count} or false (gone)
+
+local function pkey(pid) return ns .. ':p:' .. pid end
+local function bkeys(a, e)
+  local keys = {}
+  if a ~= '' then keys[#keys + 1] = ns .. ':b:a:' .. a end
+  if e ~= '' then keys[#keys + 1] = ns .. ':b:r:' .. e end
+  return keys
+end
+local function set_of(text)
+  local s, n = {}, 0
+  for t in string.gmatch(text, '%S+') do s[t] = true; n = n + 1 end
+  return s, n
+end
+local function primary(pid)
+  local c = cache[pid]
+  if c == nil then
+    local p = redis.call('HMGET', pkey(pid), unpack(FIELDS))
+    if p[1] then
+      local s, n = set_of(p[7])
+      c = {p, s, n}
+    else
+      c = false
+    end
+    cache[pid] = c
+  end
+  return c
+end
+
+local function match(id, fp, asset, event, sev, source, tokens, seen)
+  local lo, hi = seen - window, seen + window
+  local mine, mine_n = set_of(tokens)
+  local function score(c)
+    local p, theirs, theirs_n = c[1], c[2], c[3]
+    local total = 0.0
+    if asset ~= '' and asset == p[3] then total = total + w_asset end
+    if event ~= '' and event == p[4] then total = total + w_event end
+    if sev ~= '' and sev == p[5] then total = total + w_sev end
+    if source ~= '' and source == p[6] then total = total + w_source end
+    local inter = 0
+    for t in pairs(mine) do if theirs[t] then inter = inter + 1 end end
+    local union = mine_n + theirs_n - inter
+    local j = 0.0
+    if union > 0 then j = inter / union end
+    return total + w_title * j
+  end
+  local function touch(pid, p)
+    local last = math.max(tonumber(p[2]), seen)
+    p[2] = tostring(last)
+    redis.call('HSET', pkey(pid), 'last', last)
+    redis.call('PEXPIRE', pkey(pid), window)
+    for _, b in ipairs(bkeys(p[3], p[4])) do
+      redis.call('ZADD', b, 'GT', last, pid)
+      redis.call('PEXPIRE', b, window)
+    end
+    redis.call('SET', ns .. ':fp:' .. fp, pid, 'PX', window)
+  end
+  local function reply(kind, pid, p)
+    return {kind, pid, p[3], p[4], p[5], p[6], p[7]}
+  end
+
+  if primary(id) then
+    return {'self', id, '', '', '', '', ''}
+  end
+  local hit = redis.call('GET', ns .. ':fp:' .. fp)
+  if hit then
+    local c = primary(hit)
+    if c and tonumber(c[1][2]) >= lo and tonumber(c[1][1]) <= hi then
+      touch(hit, c[1])
+      return reply('exact', hit, c[1])
+    end
+  end
+  local best, best_p, best_score = nil, nil, -1.0
+  local compared = {}
+  for _, b in ipairs(bkeys(asset, event)) do
+    redis.call('ZREMRANGEBYSCORE', b, '-inf', '(' .. lo)
+    for _, pid in ipairs(redis.call('ZREVRANGE', b, 0, max_c - 1)) do
+      if not compared[pid] then
+        compared[pid] = true
+        local c = primary(pid)
+        if not c then
+          redis.call('ZREM', b, pid)
+        elseif tonumber(c[1][2]) >= lo and tonumber(c[1][1]) <= hi then
+          local s = score(c)
+          if s > best_score or (s == best_score and tonumber(pid) < tonumber(best)) then
+            best, best_p, best_score = pid, c[1], s
+          end
+        end
+      end
+    end
+  end
+  if best and best_score > threshold then
+    touch(best, best_p)
+    return reply('similar', best, best_p)
+  end
+  redis.call('HSET', pkey(id), 'first', seen, 'last', seen, 'fp', fp, 'asset', asset,
+    'event', event, 'sev', sev, 'source', source, 'tokens', tokens)
+  redis.call('PEXPIRE', pkey(id), window)
+  for _, b in ipairs(bkeys(asset, event)) do
+    redis.call('ZADD', b, seen, id)
+    redis.call('ZREMRANGEBYRANK', b, 0, -(max_c + 1))
+    redis.call('PEXPIRE', b, window)
+  end
+  redis.call('SET', ns .. ':fp:' .. fp, id, 'PX', window)
+  local p = {tostring(seen), tostring(seen), asset, event, sev, source, tokens}
+  cache[id] = {p, mine, mine_n}
+  if best then return reply('new', best, best_p) end
+  return {'new', '', '', '', '', '', ''}
+end
+
+local out = {}
+for i = 10, #ARGV, 8 do
+  out[#out + 1] = match(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4],
+                        ARGV[i + 5], ARGV[i + 6], tonumber(ARGV[i + 7]))
+end
+return out
+"""

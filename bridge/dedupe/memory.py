@@ -12,6 +12,7 @@ last occurrence is more than a window behind the newest ``seen_at`` are swept.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bridge.dedupe import decide
@@ -46,6 +47,12 @@ class InMemoryDedupeIndex:
 
     def __len__(self) -> int:
         return len(self._primaries)
+
+    async def match_many(
+        self, candidates: Sequence[DedupeCandidate], cfg: DedupeConfig
+    ) -> list[DedupeDecision]:
+        # No await between candidates: atomic with respect to every other caller.
+        return [await self.match_or_add(c, cfg) for c in candidates]
 
     async def match_or_add(self, c: DedupeCandidate, cfg: DedupeConfig) -> DedupeDecision:
         seen, window = _ms(c), cfg.window_ms

@@ -8,6 +8,7 @@ the primary's stored row is the caller's job, driven by :class:`DedupeDecision`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -48,6 +49,12 @@ class DedupeIndex(Protocol):
     """Shared dedupe state; ``match_or_add`` is atomic across every caller of one index."""
 
     async def match_or_add(self, c: DedupeCandidate, cfg: DedupeConfig) -> DedupeDecision: ...
+
+    async def match_many(
+        self, candidates: Sequence[DedupeCandidate], cfg: DedupeConfig
+    ) -> list[DedupeDecision]:
+        """``match_or_add`` for each candidate in order, as one atomic step."""
+        ...
 
     async def forget(self, alert_id: int) -> None: ...
 

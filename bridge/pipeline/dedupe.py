@@ -8,7 +8,6 @@ shared through Redis when configured, so replicas agree on one primary.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 from bridge.dedupe import DedupeCandidate, DedupeConfig, DedupeDecision, DedupeIndex
@@ -51,12 +50,9 @@ class Dedupe:
         if not created:
             return batch
         decisions: dict[int, DedupeDecision] = dict(batch.dedupe)
-        # match_or_add is atomic per call, so the alerts of one delivery can be decided
-        # concurrently (one Redis round trip of latency, not one per alert); alerts of the
-        # same delivery still match each other, in whichever order the index serialises them.
-        results = await asyncio.gather(
-            *(self._index.match_or_add(candidate(r, batch), self._config) for r in created)
-        )
+        # One atomic call per delivery (one Redis script call): alerts of the same delivery
+        # still match each other, in delivery order.
+        results = await self._index.match_many([candidate(r, batch) for r in created], self._config)
         for receipt, decision in zip(created, results, strict=True):
             decisions[receipt.instance_id] = decision
             if decision.duplicate:

@@ -72,3 +72,29 @@ async def test_state_expires_with_the_window(redis_url: str) -> None:
     finally:
         await index.close()
         await client.aclose()
+
+
+async def test_one_call_per_delivery_decides_as_one_call_per_alert(redis_url: str) -> None:
+    """match_many (one script call, primaries cached per call) == match_or_add in turn."""
+    one = RedisDedupeIndex(redis_url, namespace="t:one")
+    many = RedisDedupeIndex(redis_url, namespace="t:many")
+    cfg = DedupeConfig()
+    titles = ["Kong Admin API exposed over HTTP", "Kong Admin API exposed", "Disk full on db-1"]
+    deliveries = [
+        [
+            cand(10 * d + i, asset_id=f"asset-{i % 3}", fingerprint=f"fp{(10 * d + i) % 7}",
+                 title=titles[(d + i) % 3], severity=("critical", "high")[i % 2])
+            for i in range(10)
+        ]
+        for d in range(6)
+    ]  # fmt: skip
+    try:
+        for delivery in deliveries:
+            expected = [await one.match_or_add(c, cfg) for c in delivery]
+            assert await many.match_many(delivery, cfg) == expected
+            assert await many.match_many(delivery, cfg) == [
+                await one.match_or_add(c, cfg) for c in delivery
+            ]  # re-sent: every alert is now a primary or a duplicate of the same one
+    finally:
+        await one.close()
+        await many.close()
