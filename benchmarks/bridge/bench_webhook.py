@@ -31,6 +31,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,10 +51,11 @@ STOP_TIMEOUT_S = 15.0
 TABLE_BEGIN = "<!-- bench_webhook:begin -->"
 TABLE_END = "<!-- bench_webhook:end -->"
 TABLE_HEADER = (
-    "| setup | alerts/s | p50 ms | p95 ms | p99 ms | errors | stored = acknowledged "
+    "| setup | alerts/s | p50 ms | p95 ms | p99 ms | errors | pipeline alerts/s "
+    "| backlog at end → final (drain) | stored = acknowledged "
     "| bridge CPU (µs/alert) | loadgen CPU | PG+Redis CPU (µs/alert) | rest of machine CPU "
     "| RSS start → end MiB | command |\n"
-    "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|"
+    "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|---|"
 )
 
 
@@ -238,6 +240,45 @@ def count_sqlite(path: Path) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
+BACKLOG_SQL = (
+    "SELECT (SELECT count(*) FROM alert_receipts WHERE processed_at IS NULL), "
+    "(SELECT count(*) FROM alert_instances WHERE classified_at IS NULL)"
+)
+DRAIN_TIMEOUT_S = 300.0
+
+
+async def backlog_postgres(url: str) -> tuple[int, int]:
+    connection = await asyncpg.connect(url)
+    try:
+        row = await connection.fetchrow(BACKLOG_SQL)
+    finally:
+        await connection.close()
+    return int(row[0]), int(row[1])
+
+
+def backlog_sqlite(path: Path) -> tuple[int, int]:
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        row = connection.execute(BACKLOG_SQL).fetchone()
+    finally:
+        connection.close()
+    return int(row[0]), int(row[1])
+
+
+def wait_drained(backlog: Callable[[], tuple[int, int]]) -> tuple[int, float, tuple[int, int]]:
+    """Poll until the pipeline has processed every stored receipt.
+
+    Returns the backlog when the load ended, the seconds the drain took, and the final
+    (unprocessed receipts, unclassified instances): both 0 when the pipeline kept up.
+    """
+    started = time.monotonic()
+    at_end = last = backlog()
+    while last[0] and time.monotonic() - started < DRAIN_TIMEOUT_S:
+        time.sleep(0.2)
+        last = backlog()
+    return at_end[0], time.monotonic() - started, last
+
+
 def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -417,6 +458,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 timeout=args.duration + args.warmup + 120,
             )
             wall = time.monotonic() - started
+            # The webhook answers before the pipeline runs: "sustained" means the pipeline
+            # also kept up, so wait for its backlog to drain and count that time and CPU too.
+            if args.store == "postgres":
+                backlog_at_end, drain_s, final_backlog = wait_drained(
+                    lambda: asyncio.run(backlog_postgres(database_url))
+                )
+            else:
+                backlog_at_end, drain_s, final_backlog = wait_drained(
+                    lambda: backlog_sqlite(sqlite_file)
+                )
             bridge_cpu = tree_cpu_seconds(bridge.pid) - cpu_start
             services_cpu = service_cpu_seconds() - services_start
             busy_end, total_end = machine_busy_seconds()
@@ -442,13 +493,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     acknowledged = result["distinct_alerts_acknowledged"]
     unanswered = result["distinct_alerts_unanswered"]
     result.update(
+        pipeline_backlog_at_load_end=backlog_at_end,
+        pipeline_drain_s=drain_s,
+        pipeline_final_backlog=final_backlog[0],
+        pipeline_unclassified=final_backlog[1],
+        # Every new receipt is one unit of pipeline work; the window runs from the start of
+        # the load (warm-up included) until the last one was processed.
+        pipeline_alerts_per_s=receipts / (wall + drain_s),
         stored_instances=instances,
         stored_distinct_fingerprints=fingerprints,
         stored_receipts=receipts,
         # Nothing lost: every acknowledged alert stored. Nothing doubled: one row per alert.
         # Alerts whose request got no answer may legitimately be stored or not.
         verified=instances == fingerprints == receipts
-        and acknowledged <= instances <= acknowledged + unanswered,
+        and acknowledged <= instances <= acknowledged + unanswered
+        and final_backlog == (0, 0),
         bridge_cpu_percent_of_one_core=100 * bridge_cpu / wall,
         services_cpu_percent_of_one_core=100 * services_cpu / wall,
         bridge_cpu_us_per_alert=_per_alert(bridge_cpu, result),
@@ -471,7 +530,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _per_alert(cpu: float, result: dict[str, Any]) -> float:
-    """CPU microseconds per alert answered (2xx), over the whole run including warm-up."""
+    """CPU microseconds per alert answered (2xx), over the whole run: warm-up and drain too."""
     answered = result["statuses"].get("200", 0) * result["alerts_per_payload"]
     return 1e6 * cpu / answered if answered else float("nan")
 
@@ -495,6 +554,10 @@ def result_line(result: dict[str, Any]) -> str:
         f"{result['setup']}: {result['alerts_per_s']:,.0f} alerts/s, "
         f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms, p99 {latency['p99']:.1f} ms, "
         f"errors {result['errors']} {result['statuses']}, "
+        f"pipeline {result['pipeline_alerts_per_s']:,.0f} alerts/s "
+        f"(backlog {result['pipeline_backlog_at_load_end']} at load end, drained in "
+        f"{result['pipeline_drain_s']:.1f} s, final {result['pipeline_final_backlog']}, "
+        f"unclassified {result['pipeline_unclassified']}), "
         f"stored {result['stored_instances']} / acknowledged "
         f"{result['distinct_alerts_acknowledged']} ({'OK' if result['verified'] else 'MISMATCH'}), "
         f"bridge CPU {result['bridge_cpu_percent_of_one_core']:.0f}% "
@@ -514,6 +577,8 @@ def table_row(result: dict[str, Any], command: str) -> str:
     return (
         f"| {result['setup']} | {result['alerts_per_s']:,.0f} | {latency['p50']:.1f} "
         f"| {latency['p95']:.1f} | {latency['p99']:.1f} | {result['errors']} "
+        f"| {result['pipeline_alerts_per_s']:,.0f} | {result['pipeline_backlog_at_load_end']} "
+        f"→ {result['pipeline_final_backlog']} ({result['pipeline_drain_s']:.1f} s) "
         f"| {result['stored_instances']} = {result['distinct_alerts_acknowledged']} "
         f"{'✓' if result['verified'] else '✗'} "
         f"| {result['bridge_cpu_percent_of_one_core']:.0f}% "
