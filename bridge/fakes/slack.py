@@ -14,12 +14,21 @@ Shapes follow Slack's method pages:
 
 Requests arrive as JSON (slack-sdk's ``json=``) or form-encoded, with ``Authorization: Bearer``.
 Tests script failures with :meth:`FakeService.fail` and read :attr:`FakeSlack.messages`.
+
+Run on its own (``make run`` and the end-to-end tests do), with the control API of
+:mod:`bridge.fakes.base` plus ``GET /__fake__/messages`` (every message as it reads now: channel,
+ts, text, blocks, thread_ts, edits)::
+
+    python -m bridge.fakes.slack --listen 127.0.0.1:18010 --token xoxb-demo \
+        --channel security-critical=C0SECCRIT
 """
 
 from __future__ import annotations
 
+import argparse
+import ipaddress
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -51,6 +60,10 @@ class FakeSlack(FakeService):
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/api/chat.postMessage", self._post_message)
         app.router.add_post("/api/chat.update", self._update)
+        app.router.add_get("/__fake__/messages", self._control_messages)
+
+    async def _control_messages(self, _request: web.Request) -> web.Response:
+        return web.json_response([asdict(m) for m in self.messages.values()])
 
     def fault_body(self, fault: Fault) -> Any:
         if fault.body is not None:
@@ -128,3 +141,33 @@ def _shape(message: SlackMessage) -> dict[str, Any]:
     if message.thread_ts:
         shaped["thread_ts"] = message.thread_ts
     return shaped
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A fake Slack Web API for tests and the demo.")
+    parser.add_argument("--listen", default="127.0.0.1:18010", metavar="HOST:PORT")
+    parser.add_argument("--token", default=FakeSlack.token, help="the bot token it accepts")
+    parser.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        metavar="NAME=ID",
+        help="a channel it knows (repeatable; default security-critical and devops)",
+    )
+    args = parser.parse_args(argv)
+    host, _, port = args.listen.rpartition(":")
+    host = host.strip("[]")
+    if not (host == "localhost" or ipaddress.ip_address(host).is_loopback):
+        parser.error("the fake only binds loopback addresses")
+    fake = FakeSlack(token=args.token)
+    if args.channel:
+        pairs = [value.partition("=") for value in args.channel]
+        if any(not name or not cid for name, _, cid in pairs):
+            parser.error("--channel takes NAME=ID")
+        fake.channels = {name.lstrip("#"): cid for name, _, cid in pairs}
+    print(f"fake Slack Web API on http://{args.listen}/api/", flush=True)
+    web.run_app(fake.make_app(), host=host, port=int(port), print=None)
+
+
+if __name__ == "__main__":
+    main()
