@@ -4,9 +4,14 @@ Starts fake platform APIs seeded with misconfigurations, the exporter and the br
 embedded defaults (SQLite, in-process state), and Prometheus and Alertmanager when installed;
 prints where to look and every alert the bridge receives. Ctrl-C stops every process it started.
 
-Ports can be moved with SECMON_DEMO_<NAME>_PORT (KONG_EDGE, KONG_INTERNAL, EXPORTER, BRIDGE,
-PROMETHEUS, ALERTMANAGER). ``--exit-after-alert RULE_ID`` stops with status 0 once that rule's
-alert reached the bridge (status 1 after ``--timeout``): the test suite runs the demo that way.
+A fake Slack Web API stands in for Slack: the bridge's ``slack_critical`` channel posts the
+critical alerts there as Block Kit messages with Acknowledge/Resolve buttons, readable at the
+fake's ``/__fake__/messages``.
+
+Ports can be moved with SECMON_DEMO_<NAME>_PORT (KONG_EDGE, KONG_INTERNAL, SLACK, EXPORTER,
+BRIDGE, PROMETHEUS, ALERTMANAGER). ``--exit-after-alert RULE_ID`` stops with status 0 once that
+rule's alert reached the bridge (status 1 after ``--timeout``): the test suite runs the demo
+that way.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ DEMO = REPO / "examples" / "demo"
 DEFAULT_PORTS = {
     "kong_edge": 18001,
     "kong_internal": 18002,
+    "slack": 18010,
     "exporter": 9188,
     "bridge": 9189,
     "prometheus": 9090,
@@ -90,6 +96,7 @@ def render_configs(state: Path, ports: dict[str, int]) -> tuple[Path, Path, dict
     exporter["rules"]["paths"] = [str(REPO / "rules")]
     bridge = load_yaml(DEMO / "bridge.yml")
     bridge["database_url"] = f"sqlite:///{state / 'bridge.db'}"
+    bridge["channels"]["slack_critical"]["base_url"] = f"http://127.0.0.1:{ports['slack']}/api/"
     return (
         write_yaml(state / "exporter.yml", exporter),
         write_yaml(state / "bridge.yml", bridge),
@@ -128,8 +135,27 @@ def main() -> int:
     api_token = bridge["api_token"]
     bridge_url = f"http://127.0.0.1:{ports['bridge']}"
 
+    slack = bridge["channels"]["slack_critical"]
+    slack_url = f"http://127.0.0.1:{ports['slack']}"
+
     processes: list[ManagedProcess] = []
     try:
+        fake_slack = ManagedProcess(
+            name="fake-slack",
+            argv=[
+                sys.executable,
+                "-m",
+                "bridge.fakes.slack",
+                "--listen",
+                f"127.0.0.1:{ports['slack']}",
+                "--token",
+                slack["token"],
+                "--channel",
+                f"{slack['channel'].lstrip('#')}=C0SECCRIT",
+            ],
+            log_path=state / "fake-slack.log",
+        )
+        start(processes, fake_slack, f"{slack_url}/__fake__/messages")
         for name, scenario in (("edge", "insecure"), ("internal", "secure")):
             port = ports[f"kong_{name}"]
             fake = ManagedProcess(
@@ -204,6 +230,10 @@ secmon demo is running (state and logs in {state.relative_to(REPO)}/):
   Alertmanager       http://127.0.0.1:{ports["alertmanager"]}/
   fake Kong (edge)   http://127.0.0.1:{ports["kong_edge"]}/
                      (reports its Admin API on 0.0.0.0:8001 over plain HTTP)
+  fake Slack         {slack_url}/__fake__/messages
+                     (what the slack_critical channel posted; buttons click back to
+                      {bridge_url}/api/v1/slack/interactions, signed with
+                      the demo signing secret in examples/demo/bridge.yml)
 Waiting for alerts; Ctrl-C stops everything.
 """,
             flush=True,
