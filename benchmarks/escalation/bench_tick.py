@@ -1,27 +1,37 @@
-"""Escalation scheduler tick with 100,000 open alerts on SQLite (target: < 100 ms per tick).
+"""Escalation scheduler tick with 100,000 open alerts (target: < 100 ms per tick).
 
 Fills a fresh store with open alerts by one bulk insert (all L1s already claimed, the next
-level hours away), makes ``--due`` of them due, and times ticks::
+level hours away), makes ``--due`` of them due, and times ticks. SQLite in a temporary
+directory by default; ``--postgres URL`` (a server's admin URL) creates a scratch database
+there, runs the same ticks and drops it::
 
     .venv/bin/python -m benchmarks.escalation.bench_tick --alerts 100000 --due 100
+    .venv/bin/python -m benchmarks.escalation.bench_tick --alerts 100000 --due 100 \
+        --postgres postgresql://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
 
 from bridge.escalation.access import escalation_store
 from bridge.escalation.policy import EscalationConfig, Level
 from bridge.escalation.records import Claim, DueAlert
 from bridge.escalation.scheduler import EscalationScheduler
-from bridge.store import open_store
+from bridge.store import AlertStore, open_store
 from bridge.store.sqlite_sql import to_text
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -42,11 +52,57 @@ def fill(path: Path, alerts: int, due: int) -> None:
         )
 
 
-async def main(alerts: int, due: int, ticks: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+async def fill_postgres(url: str, alerts: int, due: int) -> None:
+    created = NOW - timedelta(minutes=5)
+    later = NOW + timedelta(minutes=10)
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.copy_records_to_table(
+            "alert_instances",
+            columns=["fingerprint", "severity", "am_status", "status", "labels", "annotations",
+                     "starts_at", "created_at", "updated_at", "title", "escalation_next_at"],
+            records=(
+                (f"fp{i}", "critical", "firing", "open", "{}", "{}", created, created, created,
+                 f"alert {i}", None if i < due else later)
+                for i in range(alerts)
+            ),
+        )  # fmt: skip
+        await conn.execute("ANALYZE alert_instances")
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def filled_store(postgres: str | None, alerts: int, due: int) -> AsyncIterator[AlertStore]:
+    """A store holding the benchmark's alerts: SQLite in a temp dir, or a scratch PG database."""
+    if postgres is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = await open_store(f"sqlite:///{Path(tmp) / 'bench.db'}")
+            fill(Path(tmp) / "bench.db", alerts, due)
+            try:
+                yield store
+            finally:
+                await store.close()
+        return
+    name = f"secmon_bench_tick_{os.getpid()}"
+    admin = await asyncpg.connect(postgres)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(postgres)
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+    try:
         store = await open_store(url)
-        fill(Path(tmp) / "bench.db", alerts, due)
+        try:
+            await fill_postgres(url, alerts, due)
+            yield store
+        finally:
+            await store.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def main(alerts: int, due: int, ticks: int, postgres: str | None = None) -> None:
+    async with filled_store(postgres, alerts, due) as store:
         sent = 0
 
         async def on_claimed(alert: DueAlert, claim: Claim) -> None:
@@ -68,8 +124,8 @@ async def main(alerts: int, due: int, ticks: int) -> None:
             t0 = time.perf_counter()
             await scheduler.tick()
             timings.append((time.perf_counter() - t0) * 1000)
-        await store.close()
-    print(f"{alerts} open alerts, {due} due: first tick {timings[0]:.1f} ms "
+    backend = "PostgreSQL" if postgres else "SQLite"
+    print(f"{backend}: {alerts} open alerts, {due} due: first tick {timings[0]:.1f} ms "
           f"(claimed {sent}), then median {statistics.median(timings[1:]):.2f} ms, "
           f"max {max(timings[1:]):.2f} ms over {ticks - 1} idle ticks")  # fmt: skip
 
@@ -79,5 +135,6 @@ if __name__ == "__main__":
     parser.add_argument("--alerts", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=100)
     parser.add_argument("--ticks", type=int, default=20)
+    parser.add_argument("--postgres", metavar="URL", help="server admin URL; default SQLite")
     args = parser.parse_args()
-    asyncio.run(main(args.alerts, args.due, args.ticks))
+    asyncio.run(main(args.alerts, args.due, args.ticks, args.postgres))
