@@ -13,11 +13,14 @@ import logging
 from datetime import UTC, datetime
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from bridge.api.common import error, store_unavailable
 from bridge.escalation.runtime import HUB
-from bridge.keys import CONFIG, STORE
+from bridge.keys import CONFIG, METRICS, REDIS, STORE
 from bridge.notify.slack_interactions import (
+    RedisReplayGuard,
+    Replays,
     SlackPayloadError,
     SlackSignatureError,
     parse_block_action,
@@ -53,10 +56,18 @@ async def slack_interactions(request: web.Request) -> web.Response:
         # verify_slack_signature refused missing headers above.
         assert signature is not None
         assert timestamp is not None
-        hub.replay_guard.check(signature=signature, timestamp=timestamp, now=now)
+        # With replicas behind one Slack app, a replay may reach another replica: share the memory.
+        redis = request.app[REDIS]
+        guard: Replays = hub.replay_guard if redis is None else RedisReplayGuard(redis)
+        await guard.check(signature=signature, timestamp=timestamp, now=now)
     except SlackSignatureError as exc:
         logger.warning("Slack interaction refused: %s", exc)
         return error(401, f"invalid Slack request: {exc}")
+    except RedisError as exc:
+        logger.warning(
+            "Slack interaction refused: replay check unavailable: %s", type(exc).__name__
+        )
+        return error(503, "replay check unavailable (Redis); Slack will show the click failed")
     try:
         action = parse_block_action(body)
     except SlackPayloadError as exc:
@@ -80,6 +91,15 @@ async def slack_interactions(request: web.Request) -> web.Response:
     except StoreUnavailable:
         return store_unavailable()
     logger.info("alert %d %s by slack:%s", alert_id, alert.status, action.user_name)
+    metrics = request.app[METRICS]
+    if alert.status == "acknowledged" and alert.acknowledged_at is not None:
+        metrics.observe_acknowledged(
+            alert.severity, (alert.acknowledged_at - alert.created_at).total_seconds()
+        )
+    elif alert.status == "resolved" and alert.resolved_at is not None:
+        metrics.observe_resolved(
+            alert.severity, (alert.resolved_at - alert.created_at).total_seconds()
+        )
     if hub.dispatcher is not None:
         hub.dispatcher.update(alert_id)
     return _ephemeral(f"alert {alert_id} {alert.status} by {action.user_name}")

@@ -6,7 +6,8 @@ Pure functions for the ``POST /api/v1/slack/interactions`` handler (wired in the
    ``X-Slack-Signature`` is ``v0=`` + hex HMAC-SHA256 of ``v0:{X-Slack-Request-Timestamp}:{raw
    body}`` keyed with the app's signing secret; compared in constant time; timestamps more than
    five minutes from now are refused so a captured request cannot be replayed later.
-   :class:`ReplayGuard` also refuses the *same* signed request twice inside that window.
+   :class:`ReplayGuard` also refuses the *same* signed request twice inside that window;
+   :class:`RedisReplayGuard` does so across every replica sharing a Redis.
 2. :func:`parse_block_action` — https://api.slack.com/reference/interaction-payloads/block-actions:
    the form field ``payload`` holds JSON with ``type: block_actions``, ``user``, ``actions[]``
    (``action_id``, ``value``), ``channel`` and ``container.message_ts``.
@@ -21,8 +22,10 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import parse_qs
+
+from redis.asyncio import Redis
 
 from bridge.notify.slack import ACK_ACTION, RESOLVE_ACTION
 
@@ -69,20 +72,45 @@ def verify_slack_signature(
         raise SlackSignatureError("X-Slack-Signature does not match")
 
 
+class Replays(Protocol):
+    async def check(self, *, signature: str, timestamp: str, now: float) -> None:
+        """Raise :class:`SlackSignatureError` if this signed request was seen before."""
+
+
 @dataclass
 class ReplayGuard:
-    """Remembers signatures seen within the tolerance window (per process; Redis for replicas)."""
+    """Remembers signatures seen within the tolerance window, in this process only."""
 
     tolerance: float = TOLERANCE_SECONDS
     _seen: dict[str, float] = field(default_factory=dict)
 
-    def check(self, *, signature: str, timestamp: str, now: float) -> None:
+    async def check(self, *, signature: str, timestamp: str, now: float) -> None:
         for key, ts in list(self._seen.items()):
             if now - ts > self.tolerance:
                 del self._seen[key]
         if signature in self._seen:
             raise SlackSignatureError("replayed request")
         self._seen[signature] = float(timestamp)
+
+
+@dataclass
+class RedisReplayGuard:
+    """The replicas' shared memory of signatures: ``SET NX`` expiring with the window.
+
+    The key outlives the request's timestamp by the tolerance, after which the signature check
+    refuses the request as stale anyway. Redis errors propagate (the handler answers 503): a
+    click is safer refused than possibly acted on twice.
+    """
+
+    redis: Redis
+    tolerance: float = TOLERANCE_SECONDS
+    prefix: str = "secmon:slack:seen:"
+
+    async def check(self, *, signature: str, timestamp: str, now: float) -> None:
+        ttl = max(1, int(self.tolerance - (now - float(timestamp))) + 1)
+        fresh = await self.redis.set(self.prefix + signature, timestamp, nx=True, ex=ttl)
+        if not fresh:
+            raise SlackSignatureError("replayed request")
 
 
 @dataclass(frozen=True, slots=True)

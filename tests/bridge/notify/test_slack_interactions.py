@@ -10,6 +10,7 @@ import pytest
 
 from bridge.notify.slack import ACK_ACTION, RESOLVE_ACTION
 from bridge.notify.slack_interactions import (
+    RedisReplayGuard,
     ReplayGuard,
     SlackPayloadError,
     SlackSignatureError,
@@ -103,15 +104,17 @@ def test_stale_timestamp_is_refused() -> None:
     verify_slack_signature(signing_secret=SECRET, body=body, now=NOW - 1, **headers)
 
 
-def test_replayed_request_is_refused_within_the_window() -> None:
+async def test_replayed_request_is_refused_within_the_window() -> None:
     body = click()
     headers = signed(body)
     guard = ReplayGuard()
-    guard.check(signature=headers["signature"], timestamp=headers["timestamp"], now=NOW)
+    await guard.check(signature=headers["signature"], timestamp=headers["timestamp"], now=NOW)
     with pytest.raises(SlackSignatureError, match="replayed"):
-        guard.check(signature=headers["signature"], timestamp=headers["timestamp"], now=NOW + 5)
+        await guard.check(
+            signature=headers["signature"], timestamp=headers["timestamp"], now=NOW + 5
+        )
     # After the window the timestamp check refuses it anyway, so the guard forgets it.
-    guard.check(signature="v0=other", timestamp=str(int(NOW + 400)), now=NOW + 400)
+    await guard.check(signature="v0=other", timestamp=str(int(NOW + 400)), now=NOW + 400)
     assert headers["signature"] not in guard._seen
 
 
@@ -131,3 +134,26 @@ def test_replayed_request_is_refused_within_the_window() -> None:
 def test_malformed_payloads_are_rejected(body: bytes) -> None:
     with pytest.raises(SlackPayloadError):
         parse_block_action(body)
+
+
+@pytest.mark.redis
+async def test_redis_guard_refuses_a_replay_seen_by_another_replica(redis_url: str) -> None:
+    import redis.asyncio as aioredis
+
+    body = click()
+    headers = signed(body)
+    one, two = aioredis.Redis.from_url(redis_url), aioredis.Redis.from_url(redis_url)
+    try:
+        await RedisReplayGuard(one).check(
+            signature=headers["signature"], timestamp=headers["timestamp"], now=NOW
+        )
+        with pytest.raises(SlackSignatureError, match="replayed"):
+            await RedisReplayGuard(two).check(
+                signature=headers["signature"], timestamp=headers["timestamp"], now=NOW + 5
+            )
+        # Kept only as long as the timestamp check would still accept the request.
+        ttl = await one.ttl("secmon:slack:seen:" + headers["signature"])
+        assert 0 < ttl <= 301
+    finally:
+        await one.aclose()
+        await two.aclose()
