@@ -258,11 +258,19 @@ async def test_logs_one_line_per_payload_and_announce_changes_without_secrets(
     assert received[0].startswith('received group {}:{alertname="KongHttpAdminApi"')
     assert "1 alert(s), 1 new, 0 duplicate" in received[0]
     assert "0 new, 1 duplicate" in received[1]
-    announced = [r.getMessage() for r in caplog.records if r.name == "bridge.alerts"]
+    # One INFO line per delivery that changed something; a DEBUG line per alert.
+    announced = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "bridge.alerts" and r.levelno == logging.INFO
+    ]
     assert len(announced) == 2
-    assert announced[0].startswith("alert firing id=")
-    assert "rule_id=kong_http_admin_api severity=critical asset=edge" in announced[0]
-    assert announced[1].startswith("alert resolved id=")
+    assert announced[0].startswith('alerts from group {}:{alertname="KongHttpAdminApi"')
+    assert "firing id=1 rule_id=kong_http_admin_api severity=critical asset=edge" in announced[0]
+    assert "0 firing, 1 resolved: resolved id=1" in announced[1]
+    per_alert = [r.getMessage() for r in caplog.records
+                 if r.name == "bridge.alerts" and r.levelno == logging.DEBUG]  # fmt: skip
+    assert [m.split(" id=")[0] for m in per_alert] == ["alert firing", "alert resolved"]
     assert WEBHOOK_TOKEN not in caplog.text
     assert API_TOKEN not in caplog.text
 
