@@ -38,13 +38,18 @@ def load_migrations(dialect: Dialect) -> list[Migration]:
             Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8"))
         )
     migrations.sort(key=lambda m: m.version)
-    versions = [m.version for m in migrations]
-    # Gaps are allowed so parallel work can reserve numbers (0009_escalation_claims) without
-    # colliding; a version below one already applied would be skipped, so renumber before
-    # releasing if a lower number lands later.
-    if len(set(versions)) != len(versions) or (versions and versions[0] != 1):
-        raise ValueError(f"{dialect} migrations must be numbered from 0001 without duplicates")
+    check_versions(dialect, [m.version for m in migrations])
     return migrations
+
+
+def check_versions(dialect: str, versions: list[int]) -> None:
+    """Versions must run 1, 2, 3, ...: with a gap, a migration numbered into it later would be
+    skipped on every database already past it."""
+    if versions != list(range(1, len(versions) + 1)):
+        raise ValueError(
+            f"{dialect} migrations must be numbered 0001, 0002, ... without gaps or duplicates "
+            f"(found {', '.join(f'{v:04d}' for v in versions)})"
+        )
 
 
 def pending(migrations: list[Migration], applied_version: int) -> list[Migration]:

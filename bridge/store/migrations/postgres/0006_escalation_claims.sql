@@ -1,4 +1,4 @@
--- Issue 6: durable escalation, the messages channels hold per alert, dead letters, and the
+-- Durable escalation, the messages channels hold per alert, dead letters, and the
 -- detail of each delivery attempt. Levels are claimed through UNIQUE (alert_id, level) of
 -- `escalations` (0002): INSERT ... ON CONFLICT DO NOTHING RETURNING, and only the replica
 -- whose row was inserted sends.
