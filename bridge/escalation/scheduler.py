@@ -139,4 +139,5 @@ class EscalationScheduler:
             except Exception:
                 logger.exception("escalation tick failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.config.tick_seconds)
+                async with asyncio.timeout(self.config.tick_seconds):
+                    await self._wake.wait()

@@ -127,7 +127,10 @@ class PostgresStore:
 
     async def _guard(self, operation: Awaitable[T]) -> T:
         try:
-            return await asyncio.wait_for(operation, timeout=self._timeout * 2)
+            # Not wait_for: on 3.11 it drops a cancellation that races with the operation
+            # finishing, and a background loop calling the store then never stops.
+            async with asyncio.timeout(self._timeout * 2):
+                return await operation
         except _TEMPORARY as exc:
             raise StoreUnavailable(f"PostgreSQL unavailable: {type(exc).__name__}: {exc}") from exc
         except asyncpg.PostgresError as exc:

@@ -120,8 +120,11 @@ class SqliteStore:
     async def _call(self, worker: SqliteWorker, fn: Callable[[sqlite3.Connection], T]) -> T:
         try:
             # The busy timeout bounds lock waits inside SQLite; this bounds everything else,
-            # with room for the jobs queued ahead of this one.
-            return await asyncio.wait_for(worker.run(fn), timeout=self._timeout * 2)
+            # with room for the jobs queued ahead of this one. asyncio.timeout, not wait_for:
+            # on 3.11 wait_for drops a cancellation that races with the job finishing, and
+            # a background loop calling the store then never stops.
+            async with asyncio.timeout(self._timeout * 2):
+                return await worker.run(fn)
         except TimeoutError:
             raise StoreUnavailable("SQLite did not answer in time") from None
         except sqlite3.Error as exc:
