@@ -16,11 +16,10 @@ from tests.bridge.helpers import make_alert, make_payload, post_payload
 
 @pytest.mark.postgres
 @pytest.mark.redis
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # replicas share it
 async def test_two_replicas_fire_each_level_once(
     start_bridge: Start, fakes: Fakes, postgres_url: str, redis_url: str, database_url: str
 ) -> None:
-    if not database_url.startswith("postgres"):
-        pytest.skip("replicas share PostgreSQL")
     slack, slack_url, sink, sink_url = fakes
     clock = ShiftedClock()
     config = notify_config(slack_url, sink_url, redis_url=redis_url)
