@@ -96,7 +96,7 @@ class BridgeMetrics:
         )
         self.pipeline_duration = Histogram(
             "secmon_bridge_pipeline_duration_seconds",
-            "Time the pipeline stages took for one stored delivery.",
+            "Time the pipeline stages took for one worker pass (one or more stored deliveries).",
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )

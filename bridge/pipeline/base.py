@@ -30,7 +30,7 @@ class Batch:
     delivery: Delivery
     receipts: Sequence[ReceiptResult]
     classifications: Mapping[int, Classification] = field(default_factory=dict)
-    # Anomaly context per alert (issue 7 fills it; empty until then).
+    # Anomaly context per alert: current scores of related series (the anomaly stage).
     anomaly: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
     dedupe: Mapping[int, DedupeDecision] = field(default_factory=dict)
 
@@ -45,10 +45,6 @@ class Batch:
         return [r for r in self.receipts if r.created]
 
 
-class StopPipeline(Exception):
-    """Raised by a stage to end processing of this batch on purpose (e.g. all duplicates)."""
-
-
 class Stage(Protocol):
     """A pipeline stage: a name (for logs and metrics) and one coroutine."""
 
@@ -56,8 +52,16 @@ class Stage(Protocol):
     def name(self) -> str: ...
 
     async def process(self, batch: Batch) -> Batch:
-        """Return the batch the next stage sees; raise :class:`StopPipeline` to end here."""
+        """Return the batch the next stage sees."""
         ...
+
+
+class BatchStage(Stage, Protocol):
+    """A stage that also runs several stored deliveries in one go (one store query, one
+    Redis call, one write for all of them), which is what lets the worker keep up with
+    thousands of alerts a second. It must decide exactly what ``process`` would per batch."""
+
+    async def process_many(self, batches: Sequence[Batch]) -> list[Batch]: ...
 
 
 class StageFailed(Exception):
@@ -81,8 +85,22 @@ class Pipeline:
         for stage in self.stages:
             try:
                 batch = await stage.process(batch)
-            except StopPipeline:
-                break
             except Exception as exc:
                 raise StageFailed(stage.name, exc) from exc
         return batch
+
+    async def run_many(self, batches: Sequence[Batch]) -> list[Batch]:
+        """Run every stage over several deliveries at once: stages with ``process_many`` see
+        them together, others one by one. A failure fails them all (the worker then retries
+        each alone, so one bad delivery cannot hold up the others)."""
+        current = list(batches)
+        for stage in self.stages:
+            try:
+                many = getattr(stage, "process_many", None)
+                if many is not None:
+                    current = await many(current)
+                else:
+                    current = [await stage.process(batch) for batch in current]
+            except Exception as exc:
+                raise StageFailed(stage.name, exc) from exc
+        return current

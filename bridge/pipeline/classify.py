@@ -1,13 +1,15 @@
 """The ``classify`` stage: the seed's classification for every alert instance a delivery created.
 
-History counts and related open alerts come from the store in one query per delivery (the
-webhook hot path), through :class:`BatchContext`, which answers the engine from that snapshot.
+History counts and related open alerts come from the store in one query per worker pass
+(several deliveries), through :class:`BatchContext`, which answers the engine from that snapshot.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from bridge.classify import (
@@ -20,6 +22,8 @@ from bridge.pipeline.base import Batch, StoreRef
 from bridge.store.base import IncomingAlert
 from bridge.store.records import ClassificationHistory
 
+Pair = tuple[str | None, str | None]  # (rule_id, asset_id)
+
 # Related incidents listed per alert; enough to follow, bounded for the alert's JSON.
 MAX_RELATED = 20
 
@@ -27,8 +31,12 @@ MAX_RELATED = 20
 class BatchContext:
     """:class:`~bridge.classify.ClassificationContext` over one store snapshot per delivery."""
 
-    def __init__(self, history: ClassificationHistory) -> None:
+    def __init__(
+        self, history: ClassificationHistory, own: Mapping[Pair, int] | None = None
+    ) -> None:
         self._counts = history.counts
+        # Alerts of the classified alert's own delivery, which the history must not count.
+        self._own: Mapping[Pair, int] = own or {}
         # Indexed once per delivery, so each alert's look-up is a dict hit, not a scan.
         self._by_rule: dict[str, list[int]] = defaultdict(list)
         self._by_asset: dict[str, list[int]] = defaultdict(list)
@@ -40,7 +48,14 @@ class BatchContext:
 
     async def history(self, rule_id: str | None, asset_id: str | None) -> HistoryCounts:
         week, month = self._counts.get((rule_id, asset_id), (0, 0))
-        return HistoryCounts(last_7d=week, last_30d=month)
+        own = self._own.get((rule_id, asset_id), 0)
+        return HistoryCounts(last_7d=max(0, week - own), last_30d=max(0, month - own))
+
+    def for_delivery(self, own: Mapping[Pair, int]) -> BatchContext:
+        """The same snapshot, not counting ``own`` (one delivery's just-created alerts)."""
+        view = copy.copy(self)
+        view._own = own
+        return view
 
     async def related_open(
         self, rule_id: str | None, asset_id: str | None, exclude_id: int
@@ -79,18 +94,35 @@ class Classify:
         self._store = store
 
     async def process(self, batch: Batch) -> Batch:
-        created = batch.created
+        return (await self.process_many([batch]))[0]
+
+    async def process_many(self, batches: Sequence[Batch]) -> list[Batch]:
+        """One history query for every alert the deliveries created, each alert classified
+        at its own delivery's receive time."""
+        created = [r for batch in batches for r in batch.created]
         if not created:
-            return batch
-        now: datetime = batch.delivery.received_at
+            return list(batches)
+        # The 7- and 30-day windows end at the newest delivery (milliseconds apart). Alerts
+        # of other deliveries in the pass count, as they would one delivery at a time; each
+        # delivery's own new alerts are discounted per delivery below.
         history = await self._store().classification_history(
             [(r.alert.rule_id, r.alert.asset_id) for r in created],
-            exclude_ids=[r.instance_id for r in created],
-            now=now,
+            exclude_ids=[],
+            now=max(batch.delivery.received_at for batch in batches),
         )
-        context = BatchContext(history)
-        results: dict[int, Classification] = dict(batch.classifications)
-        for receipt in created:
-            facts = alert_facts(receipt.instance_id, receipt.alert)
-            results[receipt.instance_id] = await self._engine.classify(facts, context, now=now)
-        return dataclasses.replace(batch, classifications=results)
+        snapshot = BatchContext(history)
+        out: list[Batch] = []
+        for batch in batches:
+            if not batch.created:
+                out.append(batch)
+                continue
+            now: datetime = batch.delivery.received_at
+            context = snapshot.for_delivery(
+                Counter((r.alert.rule_id, r.alert.asset_id) for r in batch.created)
+            )
+            results: dict[int, Classification] = dict(batch.classifications)
+            for receipt in batch.created:
+                facts = alert_facts(receipt.instance_id, receipt.alert)
+                results[receipt.instance_id] = await self._engine.classify(facts, context, now=now)
+            out.append(dataclasses.replace(batch, classifications=results))
+        return out

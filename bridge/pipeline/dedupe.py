@@ -9,6 +9,7 @@ shared through Redis when configured, so replicas agree on one primary.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from bridge.dedupe import DedupeCandidate, DedupeConfig, DedupeDecision, DedupeIndex
 from bridge.metrics import BridgeMetrics
@@ -46,16 +47,29 @@ class Dedupe:
         self._metrics = metrics
 
     async def process(self, batch: Batch) -> Batch:
-        created = batch.created
-        if not created:
-            return batch
-        decisions: dict[int, DedupeDecision] = dict(batch.dedupe)
-        # One atomic call per delivery (one Redis script call): alerts of the same delivery
-        # still match each other, in delivery order.
-        results = await self._index.match_many([candidate(r, batch) for r in created], self._config)
-        for receipt, decision in zip(created, results, strict=True):
-            decisions[receipt.instance_id] = decision
+        return (await self.process_many([batch]))[0]
+
+    async def process_many(self, batches: Sequence[Batch]) -> list[Batch]:
+        """One atomic index call (one Redis script call) for every alert the deliveries
+        created: alerts of the same pass still match each other, in delivery order."""
+        pairs = [(batch, r) for batch in batches for r in batch.created]
+        if not pairs:
+            return list(batches)
+        results = await self._index.match_many(
+            [candidate(r, batch) for batch, r in pairs], self._config
+        )
+        decided: dict[int, DedupeDecision] = {}
+        for (_, receipt), decision in zip(pairs, results, strict=True):
+            decided[receipt.instance_id] = decision
             if decision.duplicate:
                 kind = "exact" if decision.exact else "similar"
                 self._metrics.alerts_deduplicated.labels(kind=kind).inc()
-        return dataclasses.replace(batch, dedupe=decisions)
+        out: list[Batch] = []
+        for batch in batches:
+            if not batch.created:
+                out.append(batch)
+                continue
+            decisions = dict(batch.dedupe)
+            decisions.update({r.instance_id: decided[r.instance_id] for r in batch.created})
+            out.append(dataclasses.replace(batch, dedupe=decisions))
+        return out

@@ -1,13 +1,14 @@
 """The ``lifecycle`` stage: persist what the stages decided, and write each alert's timeline.
 
-One store write per delivery: classification columns, dedupe merges (primary id, occurrence
-count, last occurrence, duplicates), one occurrence row per distinct receipt, and timeline
-entries (created, occurrence, classified, deduplicated into #N, resolved by Alertmanager).
-Time to resolve is observed here for alerts Alertmanager resolved.
+One store write per worker pass (several deliveries): classification columns, dedupe merges
+(primary id, occurrence count, last occurrence, duplicates), one occurrence row per distinct
+receipt, and timeline entries (created, occurrence, classified, deduplicated into #N,
+resolved by Alertmanager). Time to resolve is observed here for alerts Alertmanager resolved.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bridge.metrics import BridgeMetrics
@@ -106,9 +107,27 @@ class Lifecycle:
         self._metrics = metrics
 
     async def process(self, batch: Batch) -> Batch:
-        write = processing_write(batch)
+        return (await self.process_many([batch]))[0]
+
+    async def process_many(self, batches: Sequence[Batch]) -> list[Batch]:
+        """One transaction for every delivery of the pass."""
+        write = merge_writes([processing_write(batch) for batch in batches])
         if not (write.occurrences or write.timeline or write.classifications):
-            return batch
+            return list(batches)
         for timing in await self._store().apply_processing(write):
             self._metrics.observe_resolved(timing.severity, timing.seconds)
-        return batch
+        return list(batches)
+
+
+def merge_writes(writes: Sequence[ProcessingWrite]) -> ProcessingWrite:
+    """Several deliveries' writes as one, each list in delivery order."""
+    if len(writes) == 1:
+        return writes[0]
+    return ProcessingWrite(
+        classifications=[x for w in writes for x in w.classifications],
+        duplicates=[x for w in writes for x in w.duplicates],
+        occurrences=[x for w in writes for x in w.occurrences],
+        timeline=[x for w in writes for x in w.timeline],
+        resolved_ids=[x for w in writes for x in w.resolved_ids],
+        processed=[x for w in writes for x in w.processed],
+    )

@@ -101,6 +101,7 @@ class PipelineWorker:
         self._sweep_limit = sweep_limit
         self._clock = clock
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def offer(self, batch: Batch) -> bool:
         """Queue a stored batch; False when full (it stays in the store for the sweep)."""
@@ -124,6 +125,7 @@ class PipelineWorker:
     async def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
         """Finish what is queued (bounded), then stop; leftovers stay for the next sweep."""
         sweep, consumers = self._tasks[-1:], self._tasks[:-1]
+        self._stopping = True  # ends the sweep loop even if a library swallows the cancel
         for task in sweep:
             task.cancel()
         with contextlib.suppress(TimeoutError):
@@ -158,7 +160,7 @@ class PipelineWorker:
         return claimed
 
     async def _sweep_forever(self) -> None:
-        while True:
+        while not self._stopping:
             await self.sweep()
             await asyncio.sleep(self._sweep_interval)
 
@@ -169,10 +171,30 @@ class PipelineWorker:
                 batches.append(self._queue.get_nowait())
             self._own.queued.set(self._queue.qsize())
             try:
-                await asyncio.gather(*(self._run(batch) for batch in batches))
+                await self._run_pass(batches)
             finally:
                 for _ in batches:
                     self._queue.task_done()
+
+    async def _run_pass(self, batches: list[Batch]) -> None:
+        """The whole pass through the pipeline at once; if that fails, each delivery alone,
+        so one bad or already-processed delivery costs the others only a retry."""
+        if len(batches) == 1:
+            await self._run(batches[0])
+            return
+        started = time.perf_counter()
+        try:
+            await self._pipeline.run_many(batches)
+        except StageFailed as exc:
+            logger.debug("pass of %d deliveries failed (%s); running each alone", len(batches), exc)
+            for batch in batches:
+                await self._run(batch)
+            return
+        except Exception:
+            logger.exception("pipeline pass of %d deliveries failed", len(batches))
+            return
+        self._own.processed.inc(sum(len(batch.fresh) for batch in batches))
+        self._metrics.pipeline_duration.observe(time.perf_counter() - started)
 
     async def _run(self, batch: Batch) -> None:
         started = time.perf_counter()

@@ -7,7 +7,7 @@ the test rather than a sleep.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -182,3 +182,79 @@ async def test_two_replicas_process_each_delivery_once(
         assert await created_entries(database_url) == [1] * (2 * len(batches) + 1)
     finally:
         await other.close()
+
+
+class PoisonedPass:
+    """Fails any run that includes the delivery with fingerprint ``poison``."""
+
+    name = "poisoned"
+
+    def __init__(self) -> None:
+        self.pass_sizes: list[int] = []
+
+    async def process(self, batch: Batch) -> Batch:
+        return (await self.process_many([batch]))[0]
+
+    async def process_many(self, batches: Sequence[Batch]) -> list[Batch]:
+        self.pass_sizes.append(len(batches))
+        if any(r.alert.fingerprint == "poison" for b in batches for r in b.receipts):
+            raise RuntimeError("this delivery always breaks the stage")
+        return list(batches)
+
+
+async def frequencies(database_url: str) -> dict[str, int]:
+    rows = await query(
+        database_url, "SELECT fingerprint, enrichment FROM alert_instances ORDER BY fingerprint"
+    )
+    out = {}
+    for fingerprint, enrichment in rows:
+        data = json.loads(enrichment) if isinstance(enrichment, str) else enrichment
+        out[fingerprint] = data["historical_frequency"]["last_7d"]
+    return out
+
+
+async def test_one_pass_runs_several_deliveries_as_one_by_one_would(
+    store: AlertStore, database_url: str
+) -> None:
+    clock = Clock(RECEIVED)
+    counting = PoisonedPass()
+    worker = make_worker(store, pipeline_for(store, database_url, counting), clock)
+    # Same rule and asset across deliveries: each alert's history counts the other
+    # deliveries' alerts (all stored before the stages run) but not its own delivery's.
+    shared = {"asset": "kong-prod-1"}
+    one = await record_alerts(store, make_alert("a1", **shared), make_alert("a2", **shared))
+    two = await record_alerts(store, make_alert("b1", **shared))
+    three = await record(store, "c1")
+    for batch in (one, two, three):
+        assert worker.offer(batch)
+
+    await run(worker, lambda: None)
+    assert counting.pass_sizes == [3]  # queued before the consumers started: one pass
+    assert await unprocessed(database_url) == 0
+    assert await unclassified(database_url) == 0
+    assert await created_entries(database_url) == [1, 1, 1, 1]
+    assert await frequencies(database_url) == {"a1": 1, "a2": 1, "b1": 2, "c1": 0}
+
+
+async def test_a_failing_pass_runs_each_delivery_alone(
+    store: AlertStore, database_url: str
+) -> None:
+    worker = make_worker(store, pipeline_for(store, database_url, PoisonedPass()), Clock(RECEIVED))
+    batches = [
+        await record(store, "ok-1"),
+        await record(store, "poison"),
+        await record(store, "ok-2"),
+    ]
+    for batch in batches:
+        worker.offer(batch)
+
+    await run(worker, lambda: None)
+    # The two good deliveries are done; only the poisoned one waits for the sweep.
+    assert await unprocessed(database_url) == 1
+    assert await created_entries(database_url) == [1, 1]
+
+
+async def record_alerts(store: AlertStore, *alerts: dict[str, object]) -> Batch:
+    body = json.dumps(make_payload(*alerts)).encode()
+    delivery = to_delivery(parse_payload(body), body, received_at=RECEIVED)
+    return Batch(delivery=delivery, receipts=await store.record_delivery(delivery))
