@@ -102,14 +102,21 @@ class EscalationScheduler:
                 mine, next_check[alert.id] = plan(alert, levels, now=now, route=self.route)
                 claims.extend(mine)
             batch_won = await store.claim(claims, now=now, next_check=next_check)
+            first_levels = 0
             for claim in batch_won:
-                logger.info(
+                # L1 is every new alert's first notification: at thousands a second a line
+                # each would cost more than the rest of the tick, so those are counted.
+                log = logger.info if claim.level > 1 else logger.debug
+                log(
                     "escalation alert=%d level=%d channels=%s",
                     claim.alert_id,
                     claim.level,
                     ",".join(claim.channels) or "-",
                 )
+                first_levels += claim.level == 1
                 await self.on_claimed(by_id[claim.alert_id], claim)
+            if first_levels:
+                logger.info("escalation: level 1 claimed for %d new alert(s)", first_levels)
             won.extend(batch_won)
             if len(due) < self.config.batch_size:
                 break
