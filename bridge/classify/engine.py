@@ -55,9 +55,19 @@ class ClassificationEngine:
         # Longest prefix first, so the first hit is the most specific one.
         self._prefixes = sorted(config.category_prefixes.items(), key=lambda kv: -len(kv[0]))
         self._production = frozenset(config.production_environments)
+        # Read once: the config's compiled intervals sit behind pydantic attribute look-ups.
+        self._intervals = config.intervals
+        self._zone = config.zone
+        # The alerts of one delivery share its receive time: decide business hours once.
+        self._last_hours: tuple[datetime, bool] | None = None
 
     def in_business_hours(self, moment: datetime) -> bool:
-        return in_intervals(self.config.intervals, moment, self.config.zone)
+        last = self._last_hours
+        if last is not None and last[0] == moment:
+            return last[1]
+        inside = in_intervals(self._intervals, moment, self._zone)
+        self._last_hours = (moment, inside)
+        return inside
 
     async def classify(
         self, facts: AlertFacts, ctx: ClassificationContext, *, now: datetime
@@ -102,7 +112,7 @@ class ClassificationEngine:
                 Reason(
                     "business_hours",
                     _signed(mods.business_hours),
-                    f"{now.astimezone(self.config.zone):%a %H:%M %Z} is within business hours",
+                    f"{now.astimezone(self._zone):%a %H:%M %Z} is within business hours",
                 )
             )
         anomalous = (
