@@ -78,7 +78,11 @@ def make_worker(store: AlertStore, pipeline: Pipeline, clock: Clock) -> Pipeline
 
 
 async def record(store: AlertStore, *fingerprints: str) -> Batch:
-    body = json.dumps(make_payload(*(make_alert(f) for f in fingerprints))).encode()
+    return await record_alerts(store, *(make_alert(f) for f in fingerprints))
+
+
+async def record_alerts(store: AlertStore, *alerts: dict[str, object]) -> Batch:
+    body = json.dumps(make_payload(*alerts)).encode()
     delivery = to_delivery(parse_payload(body), body, received_at=RECEIVED)
     return Batch(delivery=delivery, receipts=await store.record_delivery(delivery))
 
@@ -252,9 +256,3 @@ async def test_a_failing_pass_runs_each_delivery_alone(
     # The two good deliveries are done; only the poisoned one waits for the sweep.
     assert await unprocessed(database_url) == 1
     assert await created_entries(database_url) == [1, 1]
-
-
-async def record_alerts(store: AlertStore, *alerts: dict[str, object]) -> Batch:
-    body = json.dumps(make_payload(*alerts)).encode()
-    delivery = to_delivery(parse_payload(body), body, received_at=RECEIVED)
-    return Batch(delivery=delivery, receipts=await store.record_delivery(delivery))
