@@ -241,7 +241,7 @@ def count_sqlite(path: Path) -> tuple[int, int, int]:
 
 
 BACKLOG_SQL = (
-    "SELECT (SELECT count(*) FROM alert_receipts WHERE processed_at IS NULL), "
+    "SELECT (SELECT count(*) FROM pending_receipts), "
     "(SELECT count(*) FROM alert_instances WHERE classified_at IS NULL)"
 )
 DRAIN_TIMEOUT_S = 300.0

@@ -1,10 +1,10 @@
 """The pipeline worker: runs the stages after the webhook has answered, and recovers lost work.
 
 The receiver stores a delivery durably, answers Alertmanager, and offers the stored batch to
-this worker's bounded in-process queue. Consumers take several deliveries per pass and run the
-pipeline on them concurrently, so the webhook's latency no longer includes classification,
+this worker's bounded in-process queue. Consumers take several deliveries per pass and run
+them through the stages together, so the webhook's latency no longer includes classification,
 dedupe and the lifecycle write. Nothing depends on the queue for durability: every new receipt
-stays ``processed_at IS NULL`` until the lifecycle stage's write marks it, in the same
+keeps its ``pending_receipts`` row until the lifecycle stage's write deletes it, in the same
 transaction. A periodic sweep claims receipts left unprocessed (the process died, a stage
 failed, the queue was full when they arrived) with a lease, so among several replicas one
 processes each, and feeds them back through the same queue.

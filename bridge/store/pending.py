@@ -1,9 +1,11 @@
 """Receipts the pipeline has not processed yet: how the recovery sweep finds and rebuilds them.
 
 The receiver answers Alertmanager once a delivery is stored; the pipeline runs afterwards in
-:mod:`bridge.pipeline.worker`. Each new receipt row (fingerprint, startsAt, status) is one unit
-of pipeline work, marked ``processed_at`` in the same transaction as the pipeline's write. A
-receipt left unprocessed (the process died, a stage failed, the queue was full) is claimed by
+:mod:`bridge.pipeline.worker`. Each new receipt (fingerprint, startsAt, status) is one unit of
+pipeline work: the receiver adds a ``pending_receipts`` row for it, and the pipeline's write
+deletes that row in the same transaction. It is a table of its own so that Alertmanager's
+re-sends, which update ``alert_receipts`` counters, never wait for a pipeline write. A receipt
+left unprocessed (the process died, a stage failed, the queue was full) is claimed by
 a sweep with a lease, so among several replicas one processes it, and rebuilt here into the
 delivery and receipts the stages expect.
 """

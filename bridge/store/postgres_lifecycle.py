@@ -40,10 +40,9 @@ _ACTIVE = "('open', 'acknowledged')"
 # this transaction only (see apply_processing).
 _APPLY = """
 WITH processed AS (
-    UPDATE alert_receipts r SET processed_at = now()
-    FROM unnest($23::text[], $24::timestamptz[], $25::text[]) AS k (fingerprint, starts_at, status)
+    DELETE FROM pending_receipts r
+    USING unnest($23::text[], $24::timestamptz[], $25::text[]) AS k (fingerprint, starts_at, status)
     WHERE r.fingerprint = k.fingerprint AND r.starts_at = k.starts_at AND r.status = k.status
-      AND r.processed_at IS NULL
     RETURNING 1
 ), classified AS (
     UPDATE alert_instances a

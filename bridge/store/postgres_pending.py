@@ -12,11 +12,10 @@ from bridge.store.pending import PendingDelivery, rebuild
 # plus the lease ($2), so a sweep never takes work still queued in that replica's memory.
 _CLAIM = """
 WITH claimed AS (
-    UPDATE alert_receipts r SET claimed_until = $1::timestamptz + make_interval(secs => $3)
+    UPDATE pending_receipts r SET claimed_until = $1::timestamptz + make_interval(secs => $3)
     FROM (
-        SELECT fingerprint, starts_at, status FROM alert_receipts
-        WHERE processed_at IS NULL
-          AND ((claimed_until IS NULL AND first_received_at < $2) OR claimed_until < $1)
+        SELECT fingerprint, starts_at, status FROM pending_receipts
+        WHERE (claimed_until IS NULL AND first_received_at < $2) OR claimed_until < $1
         ORDER BY first_received_at
         LIMIT $4
         FOR UPDATE SKIP LOCKED

@@ -40,6 +40,12 @@ WITH payload AS (
         SET received_count = r.received_count + EXCLUDED.received_count,
             last_received_at = EXCLUDED.last_received_at
     RETURNING r.fingerprint, r.starts_at, r.status, (r.xmax = 0) AS inserted
+), pending AS (
+    -- Work for the pipeline: one row per new receipt, deleted by the pipeline's write.
+    INSERT INTO pending_receipts (fingerprint, starts_at, status, payload_id, first_received_at)
+    SELECT fingerprint, starts_at, status, (SELECT id FROM payload), $8
+    FROM receipts WHERE inserted
+    ON CONFLICT DO NOTHING
 ), instances AS (
     INSERT INTO alert_instances AS a (fingerprint, starts_at, am_status, status, ends_at,
                                       resolved_at, resolved_by, rule_id, alertname, title,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bridge.store.base import StoredAlert
 from bridge.store.pending import AlreadyProcessed
@@ -70,7 +70,7 @@ def insert_timeline(connection: sqlite3.Connection, entries: Sequence[TimelineEn
 def apply_processing(
     connection: sqlite3.Connection, write: ProcessingWrite
 ) -> list[ResolvedTiming]:
-    marked = mark_processed(connection, write.processed, datetime.now(UTC))
+    marked = mark_processed(connection, write.processed)
     if marked != len(write.processed):
         # Raised before any other write; the writer thread rolls back this job's savepoint.
         raise AlreadyProcessed("receipts already processed by another worker")

@@ -14,11 +14,10 @@ from bridge.store.sqlite_sql import from_text, to_text
 # A receipt with no lease yet belongs to the process that received it until
 # first_received_at plus the lease, so a sweep never takes work still queued in memory.
 _CLAIM = """
-UPDATE alert_receipts SET claimed_until = ?
+UPDATE pending_receipts SET claimed_until = ?
 WHERE (fingerprint, starts_at, status) IN (
-    SELECT fingerprint, starts_at, status FROM alert_receipts
-    WHERE processed_at IS NULL
-      AND ((claimed_until IS NULL AND first_received_at < ?) OR claimed_until < ?)
+    SELECT fingerprint, starts_at, status FROM pending_receipts
+    WHERE (claimed_until IS NULL AND first_received_at < ?) OR claimed_until < ?
     ORDER BY first_received_at
     LIMIT ?
 )
@@ -78,13 +77,12 @@ def claim_unprocessed(
 
 
 def mark_processed(
-    connection: sqlite3.Connection, keys: Sequence[tuple[str, datetime, str]], at: datetime
+    connection: sqlite3.Connection, keys: Sequence[tuple[str, datetime, str]]
 ) -> int:
-    """Mark receipts processed; returns how many were still unprocessed."""
+    """Mark receipts processed (drop their pending rows); how many were still pending."""
     before = connection.total_changes
     connection.executemany(
-        "UPDATE alert_receipts SET processed_at = ? "
-        "WHERE fingerprint = ? AND starts_at = ? AND status = ? AND processed_at IS NULL",
-        [(to_text(at), f, to_text(s), st) for f, s, st in keys],
+        "DELETE FROM pending_receipts WHERE fingerprint = ? AND starts_at = ? AND status = ?",
+        [(f, to_text(s), st) for f, s, st in keys],
     )
     return connection.total_changes - before

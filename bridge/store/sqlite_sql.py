@@ -46,6 +46,11 @@ ON CONFLICT (fingerprint, starts_at, status) DO UPDATE
     SET received_count = received_count + 1, last_received_at = excluded.last_received_at
 RETURNING received_count"""
 
+_INSERT_PENDING = """
+INSERT OR IGNORE INTO pending_receipts (fingerprint, starts_at, status, payload_id,
+                                        first_received_at)
+VALUES (?, ?, ?, ?, ?)"""
+
 _FIND_INSTANCE = "SELECT id, am_status FROM alert_instances WHERE fingerprint = ? AND starts_at = ?"
 
 _INSERT_INSTANCE = """
@@ -96,7 +101,17 @@ def record_delivery(connection: sqlite3.Connection, delivery: Delivery) -> list[
             received,
         ),
     ).fetchone()
-    return [_record_alert(connection, alert, payload_id, received) for alert in delivery.alerts]
+    results = [_record_alert(connection, alert, payload_id, received) for alert in delivery.alerts]
+    # Work for the pipeline: one row per new receipt, deleted by the pipeline's write.
+    connection.executemany(
+        _INSERT_PENDING,
+        [
+            (r.alert.fingerprint, to_text(r.alert.starts_at), r.alert.status, payload_id, received)
+            for r in results
+            if not r.duplicate
+        ],
+    )
+    return results
 
 
 def _record_alert(

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from pathlib import Path
+
 import pytest
 
+from bridge.store import open_store
 from bridge.store.migrate import Migration, check_versions, load_migrations, pending
+from bridge.store.sqlite_sql import CREATE_SCHEMA_MIGRATIONS
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
@@ -25,3 +31,33 @@ def test_pending_is_what_is_newer_and_a_newer_database_is_refused() -> None:
     assert pending(migrations, 3) == []
     with pytest.raises(ValueError, match="newer than this bridge"):
         pending(migrations, 4)
+
+
+async def test_upgrade_moves_unprocessed_receipts_to_pending(tmp_path: Path) -> None:
+    """A database stored by a bridge before pending_receipts keeps its unprocessed work."""
+    path = tmp_path / "bridge.db"
+    before = [m for m in load_migrations("sqlite") if m.name != "pending_receipts"]
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute(CREATE_SCHEMA_MIGRATIONS)
+        for migration in before:
+            connection.executescript(migration.sql)
+            connection.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, "2026-11-25T00:00:00+00:00"),
+            )
+        for fingerprint, processed in (("done", "2026-11-25T10:00:01+00:00"), ("todo", None)):
+            connection.execute(
+                "INSERT INTO alert_receipts (fingerprint, starts_at, status, payload_id, "
+                "first_received_at, last_received_at, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (fingerprint, "2026-11-25T09:00:00+00:00", "firing", 1,
+                 "2026-11-25T10:00:00+00:00", "2026-11-25T10:00:00+00:00", processed),
+            )  # fmt: skip
+        connection.commit()
+
+    store = await open_store(f"sqlite:///{path}")
+    await store.close()
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        pending_rows = connection.execute("SELECT fingerprint FROM pending_receipts").fetchall()
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(alert_receipts)")}
+    assert pending_rows == [("todo",)]
+    assert "processed_at" not in columns

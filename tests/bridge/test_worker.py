@@ -88,9 +88,7 @@ async def record_alerts(store: AlertStore, *alerts: dict[str, object]) -> Batch:
 
 
 async def unprocessed(database_url: str) -> int:
-    rows = await query(
-        database_url, "SELECT count(*) FROM alert_receipts WHERE processed_at IS NULL"
-    )
+    rows = await query(database_url, "SELECT count(*) FROM pending_receipts")
     return int(rows[0][0])
 
 
