@@ -68,7 +68,12 @@ async def notifications_context(app: web.Application) -> AsyncIterator[None]:
         limiter: RateLimiter = (
             RedisRateLimiter(redis, limits) if redis is not None else MemoryRateLimiter(limits)
         )
-        router = Router(config.routing, config.escalation, configured=set(notifiers))
+        router = Router(
+            config.routing,
+            config.escalation,
+            configured=set(notifiers),
+            on_unknown=hub.metrics.not_configured,
+        )
         hub.dispatcher = Dispatcher(
             deliverer=hub.deliverer,
             store=lambda: escalation_store(app[STORE]),

@@ -16,6 +16,7 @@ Metrics (on the registry passed in)::
 
     secmon_bridge_notifications_total{channel="slack_critical",outcome="sent"} 12.0
     secmon_bridge_notifications_total{channel="slack_critical",outcome="dead_letter"} 1.0
+    secmon_bridge_notifications_total{channel="email_ciso",outcome="not_configured"} 2.0
     secmon_bridge_notification_attempts_total{channel="slack_critical",result="retryable"} 3.0
     secmon_bridge_notification_duration_seconds_bucket{channel="slack_critical",le="0.25"} 9.0
 """
@@ -183,8 +184,9 @@ class NotificationMetrics:
     def __init__(self, *, registry: CollectorRegistry, channels: Sequence[str] = ()) -> None:
         self.notifications = Counter(
             "secmon_bridge_notifications",
-            "Notifications by final outcome: sent, or dead_letter after a permanent error or "
-            "exhausted retries.",
+            "Notifications by final outcome: sent, dead_letter after a permanent error or "
+            "exhausted retries, or not_configured when an alert names a channel this bridge "
+            "does not have.",
             ["channel", "outcome"],
             registry=registry,
         )
@@ -205,6 +207,10 @@ class NotificationMetrics:
             for outcome in DELIVERY_OUTCOMES:
                 self.notifications.labels(channel=channel, outcome=outcome)
             self.duration.labels(channel=channel)
+
+    def not_configured(self, channel: str) -> None:
+        """An alert named ``channel``, which this bridge has no configuration for."""
+        self.notifications.labels(channel=channel, outcome="not_configured").inc()
 
 
 # -- the policy ---------------------------------------------------------------------------------

@@ -5,14 +5,15 @@
   recipients;
 - L2 and up: the channels of the level's recipients (``escalation.recipients``).
 
-Names that are not configured channels are dropped with a warning (a rule may name a channel
-this deployment does not have); each channel appears once.
+Names that are not configured channels are dropped with a warning, once per name, and counted
+through ``on_unknown`` every time (a rule may name a channel this deployment does not have);
+each channel appears once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,6 +29,8 @@ class Router:
     routing: RoutingConfig
     escalation: EscalationConfig
     configured: Collection[str]
+    # Called with each skipped name, per level routed (the bridge counts them in a metric).
+    on_unknown: Callable[[str], None] = lambda name: None
     _warned: set[str] = field(default_factory=set)
 
     def __call__(self, alert: DueAlert, level: Level) -> list[str]:
@@ -44,7 +47,9 @@ class Router:
         for name in dict.fromkeys(names):
             if name in self.configured:
                 known.append(name)
-            elif name not in self._warned:
+                continue
+            self.on_unknown(name)
+            if name not in self._warned:
                 self._warned.add(name)
                 logger.warning("alert names channel %r, which is not configured: skipped", name)
         return known

@@ -237,6 +237,16 @@ async def test_slack_message_with_buttons_signed_ack_updates_it_bad_clicks_refus
         assert buttons[0]["value"] == str(alert["id"])
         # The label's other channel is not configured here: skipped, not fatal.
         assert "'email_security_team', which is not configured: skipped" in bridge.tail(400)
+        async with session.get(f"{bridge_url}/metrics") as response:
+            exposition = await response.text()
+        skipped = (
+            'secmon_bridge_notifications_total{channel="email_security_team",'
+            'outcome="not_configured"}'
+        )
+        assert any(
+            line.startswith(skipped) and float(line.split()[-1]) >= 1
+            for line in exposition.splitlines()
+        ), exposition
 
         click = _click(alert["id"], message["ts"])
         now = int(time.time())
