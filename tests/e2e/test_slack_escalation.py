@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,26 +27,13 @@ import pytest
 
 from bridge.notify.slack import ACK_ACTION
 from bridge.notify.slack_interactions import expected_signature
+from tests.harness.estate import python_module, start_estate, wait_healthy
 from tests.harness.processes import Launcher
 from tests.harness.services import free_port
-from tests.harness.stack import (
-    REPO,
-    ManagedProcess,
-    alertmanager_process,
-    bridge_process,
-    detection_rule_files,
-    exporter_process,
-    prometheus_process,
-    render_alertmanager_config,
-    render_prometheus_config,
-    write_yaml,
-)
 from tests.harness.wait import wait_until
 
 pytestmark = pytest.mark.e2e
 
-WEBHOOK_TOKEN = "e2e-webhook-token"
-API_TOKEN = "e2e-api-token"
 SLACK_TOKEN = "xoxb-e2e-token"
 SIGNING_SECRET = "e2e-slack-signing-secret"
 CHANNEL_ID = "C0SECCRIT"
@@ -58,15 +44,6 @@ async def _get(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> Any:
     async with session.get(url, **kwargs) as response:
         response.raise_for_status()
         return await response.json()
-
-
-async def _wait_healthy(session: aiohttp.ClientSession, url: str, process: ManagedProcess) -> None:
-    async def healthy() -> bool:
-        assert process.running, f"{process.name} exited early"
-        async with session.get(url) as response:
-            return response.status == 200
-
-    await wait_until(healthy, timeout=30, what=f"{process.name} at {url}")
 
 
 def _click(alert_id: int, message_ts: str) -> bytes:
@@ -104,113 +81,44 @@ def _signed(body: bytes, timestamp: int) -> dict[str, str]:
 async def test_slack_message_with_buttons_signed_ack_updates_it_bad_clicks_refused(
     launch: Launcher, workdir: Path, prometheus_binary: str, alertmanager_binary: str
 ) -> None:
-    kong_port, exporter_port, bridge_port, slack_port = (free_port() for _ in range(4))
-    prometheus_port, alertmanager_port = free_port(), free_port()
-    kong_url = f"http://127.0.0.1:{kong_port}"
-    bridge_url = f"http://127.0.0.1:{bridge_port}"
+    slack_port = free_port()
     slack_url = f"http://127.0.0.1:{slack_port}"
-
-    exporter_config = write_yaml(
-        workdir / "exporter.yml",
-        {
-            "rules": {"paths": [str(REPO / "rules")]},
-            "collectors": [
-                {
-                    "type": "kong",
-                    "name": "edge",
-                    "admin_url": kong_url,
-                    "environment": "production",
-                    "interval": 1,
-                    "timeout": 2,
-                }
-            ],
-        },
-    )
-    bridge_config = write_yaml(
-        workdir / "bridge.yml",
-        {
-            "database_url": f"sqlite:///{workdir / 'bridge.db'}",
-            "webhook_token": WEBHOOK_TOKEN,
-            "api_token": API_TOKEN,
-            "channels": {
-                "slack_critical": {
-                    "type": "slack",
-                    "token": SLACK_TOKEN,
-                    "channel": "#security-critical",
-                    "base_url": f"{slack_url}/api/",
-                }
-            },
-            "slack": {"signing_secret": SIGNING_SECRET},
-            "escalation": {"tick_seconds": 1},
-        },
-    )
-    token_file = workdir / "webhook-token"
-    token_file.write_text(WEBHOOK_TOKEN)
-    am_config = write_yaml(
-        workdir / "alertmanager.yml",
-        render_alertmanager_config(
-            webhook_url=f"{bridge_url}/api/v1/alertmanager", token_file=token_file
-        ),
-    )
-    prom_config = write_yaml(
-        workdir / "prometheus.yml",
-        render_prometheus_config(
-            exporter=f"127.0.0.1:{exporter_port}",
-            bridge=f"127.0.0.1:{bridge_port}",
-            alertmanager=f"127.0.0.1:{alertmanager_port}",
-            rule_files=detection_rule_files(),
-        ),
-    )
-
-    fake = [sys.executable, "-m"]
     slack = launch(
-        ManagedProcess(
-            name="fake-slack",
-            argv=[
-                *fake,
-                "bridge.fakes.slack",
-                "--listen",
-                f"127.0.0.1:{slack_port}",
-                "--token",
-                SLACK_TOKEN,
-                "--channel",
-                f"security-critical={CHANNEL_ID}",
-            ],
-            log_path=workdir / "fake-slack.log",
+        python_module(
+            "fake-slack",
+            "bridge.fakes.slack",
+            workdir,
+            "--listen",
+            f"127.0.0.1:{slack_port}",
+            "--token",
+            SLACK_TOKEN,
+            "--channel",
+            f"security-critical={CHANNEL_ID}",
         )
     )
-    kong = launch(
-        ManagedProcess(
-            name="fake-kong",
-            argv=[
-                *fake,
-                "exporter.fakes.kong",
-                "--listen",
-                f"127.0.0.1:{kong_port}",
-                "--scenario",
-                "insecure",
-            ],
-            log_path=workdir / "fake-kong.log",
-        )
-    )
-    bridge = launch(bridge_process(workdir, bridge_port, bridge_config))
-    exporter = launch(exporter_process(workdir, exporter_port, exporter_config))
-    alertmanager = launch(
-        alertmanager_process(alertmanager_binary, workdir, alertmanager_port, am_config)
-    )
-    prometheus = launch(
-        prometheus_process(prometheus_binary, workdir, prometheus_port, prom_config)
-    )
-
-    auth = {"Authorization": f"Bearer {API_TOKEN}"}
-    interactions = f"{bridge_url}/api/v1/slack/interactions"
     async with aiohttp.ClientSession() as session:
-        await _wait_healthy(session, f"{slack_url}/__fake__/messages", slack)
-        await _wait_healthy(session, f"{kong_url}/status", kong)
-        await _wait_healthy(session, f"{bridge_url}/-/healthy", bridge)
-        await _wait_healthy(session, f"http://127.0.0.1:{exporter_port}/-/healthy", exporter)
-        await _wait_healthy(session, f"http://127.0.0.1:{alertmanager_port}/-/ready", alertmanager)
-        await _wait_healthy(session, f"http://127.0.0.1:{prometheus_port}/-/ready", prometheus)
+        await wait_healthy(session, f"{slack_url}/__fake__/messages", slack)
+        estate = await start_estate(
+            session,
+            launch,
+            workdir,
+            prometheus_binary=prometheus_binary,
+            alertmanager_binary=alertmanager_binary,
+            bridge_settings={
+                "channels": {
+                    "slack_critical": {
+                        "type": "slack",
+                        "token": SLACK_TOKEN,
+                        "channel": "#security-critical",
+                        "base_url": f"{slack_url}/api/",
+                    }
+                },
+                "slack": {"signing_secret": SIGNING_SECRET},
+                "escalation": {"tick_seconds": 1},
+            },
+        )
+        bridge, bridge_url, auth = estate.bridge, estate.bridge_url, estate.auth
+        interactions = f"{bridge_url}/api/v1/slack/interactions"
 
         async def messages() -> list[dict[str, Any]]:
             return list(await _get(session, f"{slack_url}/__fake__/messages"))
