@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
+
+import yaml
 
 from tests.harness.stack import (
     PROMETHEUS_DIR,
@@ -59,3 +62,49 @@ def test_alertmanager_sends_the_bridge_every_alert_with_resolved(tmp_path: Path)
     assert webhook["send_resolved"] is True
     assert webhook["max_alerts"] == 0
     assert webhook["http_config"]["authorization"]["type"] == "Bearer"
+
+
+SELF_RULES = PROMETHEUS_DIR / "rules" / "secmon-self.yml"
+SOURCES = [*Path(PROMETHEUS_DIR.parent, "exporter").rglob("*.py"),
+           *Path(PROMETHEUS_DIR.parent, "bridge").rglob("*.py")]  # fmt: skip
+
+
+def test_every_shipped_rule_file_passes_promtool(promtool_binary: str) -> None:
+    files = detection_rule_files()
+    assert SELF_RULES in files
+    output = run([promtool_binary, "check", "rules", *map(str, files)])
+    assert "FAILED" not in output
+
+
+def test_self_monitoring_rules_follow_the_alert_contract_and_name_real_metrics() -> None:
+    groups = yaml.safe_load(SELF_RULES.read_text())["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
+    source = "\n".join(path.read_text() for path in SOURCES)
+    for rule in rules:
+        labels = rule["labels"]
+        assert labels["category"] == "secmon_health", rule["alert"]
+        assert labels["severity"] in {"critical", "high", "medium", "low"}, rule["alert"]
+        assert labels["rule_id"].startswith("secmon_"), rule["alert"]
+        assert {"title", "message", "remediation"} <= set(rule["annotations"]), rule["alert"]
+        # Every secmon metric an expression reads is one the exporter or the bridge exports
+        # (counters are declared without their _total suffix).
+        for metric in re.findall(r"\bsecmon_[a-z_]+", rule["expr"]):
+            declared = metric.removesuffix("_total")
+            assert f'"{declared}"' in source, f"{rule['alert']}: {metric} is not exported"
+    assert len({rule["labels"]["rule_id"] for rule in rules}) == len(rules)
+
+
+def test_every_self_monitoring_alert_has_a_promtool_case() -> None:
+    tests = yaml.safe_load((PROMETHEUS_DIR / "rules" / "tests" / "self.test.yml").read_text())
+    tested = {
+        case["alertname"]
+        for test in tests["tests"]
+        for case in test.get("alert_rule_test", [])
+        if case.get("exp_alerts")
+    }
+    alerts = {
+        rule["alert"]
+        for group in yaml.safe_load(SELF_RULES.read_text())["groups"]
+        for rule in group["rules"]
+    }
+    assert alerts <= tested, f"no firing case for {sorted(alerts - tested)}"
