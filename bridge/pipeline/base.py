@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bridge.classify import Classification
 from bridge.dedupe import DedupeDecision
@@ -56,6 +56,7 @@ class Stage(Protocol):
         ...
 
 
+@runtime_checkable
 class BatchStage(Stage, Protocol):
     """A stage that also runs several stored deliveries in one go (one store query, one
     Redis call, one write for all of them), which is what lets the worker keep up with
@@ -81,24 +82,18 @@ class Pipeline:
         return [stage.name for stage in self.stages]
 
     async def run(self, batch: Batch) -> Batch:
-        """Run every stage in order; raises :class:`StageFailed` naming the stage that broke."""
-        for stage in self.stages:
-            try:
-                batch = await stage.process(batch)
-            except Exception as exc:
-                raise StageFailed(stage.name, exc) from exc
-        return batch
+        """Every stage in order; raises :class:`StageFailed` naming the stage that broke."""
+        return (await self.run_many([batch]))[0]
 
     async def run_many(self, batches: Sequence[Batch]) -> list[Batch]:
-        """Run every stage over several deliveries at once: stages with ``process_many`` see
-        them together, others one by one. A failure fails them all (the worker then retries
+        """Every stage over several deliveries at once: a :class:`BatchStage` sees them
+        together, other stages one by one. A failure fails them all (the worker then retries
         each alone, so one bad delivery cannot hold up the others)."""
         current = list(batches)
         for stage in self.stages:
             try:
-                many = getattr(stage, "process_many", None)
-                if many is not None:
-                    current = await many(current)
+                if isinstance(stage, BatchStage):
+                    current = await stage.process_many(current)
                 else:
                     current = [await stage.process(batch) for batch in current]
             except Exception as exc:
