@@ -99,6 +99,10 @@ class LifecycleOptions(BaseModel):
     open_alerts_refresh_seconds: float = Field(default=15.0, gt=0)
     # How long a silence created by "suppress" lasts when the request gives no duration.
     default_silence_seconds: float = Field(default=24 * 3600.0, gt=0)
+    # Raw webhook bodies older than this are emptied (alerts, receipts and the timeline stay);
+    # null keeps them forever.
+    payload_retention_days: float | None = Field(default=30.0, gt=0)
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)
 
     @property
     def expire_after(self) -> float:

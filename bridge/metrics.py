@@ -94,6 +94,11 @@ class BridgeMetrics:
             "Firing alerts the expiry sweep resolved because Alertmanager stopped sending them.",
             registry=self.registry,
         )
+        self.payload_bodies_pruned = Counter(
+            "secmon_bridge_payload_bodies_pruned",
+            "Raw webhook bodies emptied by retention (lifecycle.payload_retention_days).",
+            registry=self.registry,
+        )
         self.pipeline_duration = Histogram(
             "secmon_bridge_pipeline_duration_seconds",
             "Time the pipeline stages took for one worker pass (one or more stored deliveries).",

@@ -1,4 +1,4 @@
-"""Background lifecycle chores: the expiry sweep and the open-alerts gauge.
+"""Background lifecycle chores: the expiry sweep, the open-alerts gauge and body retention.
 
 Alertmanager re-sends every firing alert each ``repeat_interval`` but never sends the
 resolution of a silenced alert, so an alert that stops arriving would stay open forever. The
@@ -10,7 +10,8 @@ The same sweep ends suppressions that were given a ``duration``: an alert Alertm
 calls firing is open again (one it resolved meanwhile stays suppressed: nothing left to do).
 
 The open-alerts gauge is a count cached here and refreshed on a timer, so a scrape never
-queries the store.
+queries the store. Raw webhook bodies are emptied once older than ``payload_retention_days``:
+they are the bulk of the history and only needed for debugging recent deliveries.
 """
 
 from __future__ import annotations
@@ -49,6 +50,28 @@ async def expire_once(app: web.Application, *, now: datetime | None = None) -> i
     return len(expired)
 
 
+PRUNE_BATCH = 1000  # bodies emptied per statement, so one run never holds a long transaction
+PRUNE_MAX_BATCHES = 100  # per run; a larger backlog continues on the next run
+
+
+async def prune_payloads(app: web.Application, *, now: datetime | None = None) -> int:
+    """Empty raw webhook bodies older than the retention; returns how many."""
+    days = app[CONFIG].lifecycle.payload_retention_days
+    if days is None:
+        return 0
+    before = (now or datetime.now(UTC)) - timedelta(days=days)
+    pruned = 0
+    for _ in range(PRUNE_MAX_BATCHES):
+        done = await app[STORE].prune_payload_bodies(received_before=before, limit=PRUNE_BATCH)
+        pruned += done
+        if done < PRUNE_BATCH:
+            break
+    if pruned:
+        app[METRICS].payload_bodies_pruned.inc(pruned)
+        logger.info("retention: emptied %d webhook bodies received before %s", pruned, before)
+    return pruned
+
+
 async def refresh_open_alerts(app: web.Application) -> None:
     app[METRICS].set_open_alerts(await app[STORE].open_counts())
 
@@ -78,6 +101,9 @@ async def lifecycle_context(app: web.Application) -> AsyncIterator[None]:
                 lambda: refresh_open_alerts(app),
                 "open alerts refresh",
             )
+        ),
+        asyncio.create_task(
+            _every(options.retention_interval_seconds, lambda: prune_payloads(app), "retention")
         ),
     ]
     try:

@@ -257,6 +257,12 @@ class AlertStore(Protocol):
         """Alerts with ``status = 'open'``, by severity."""
         ...
 
+    async def prune_payload_bodies(self, *, received_before: datetime, limit: int) -> int:
+        """Empty (``{}``) the raw bodies of up to ``limit`` webhook payloads received before
+        ``received_before``; returns how many. Their rows, digests and alerts stay, so an
+        old body Alertmanager sends again is still recognised."""
+        ...
+
     def asset_store(self) -> AssetStore:
         """The ``assets`` table on the same connections (and timeouts) as this store."""
         ...

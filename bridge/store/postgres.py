@@ -232,6 +232,11 @@ class PostgresStore:
     async def open_counts(self) -> dict[str, int]:
         return await self._with_connection(lifecycle.open_counts)
 
+    async def prune_payload_bodies(self, *, received_before: datetime, limit: int) -> int:
+        return await self._with_connection(
+            lambda c: lifecycle.prune_payload_bodies(c, received_before, limit)
+        )
+
     async def ping(self) -> None:
         async def run(connection: Any) -> None:
             await connection.fetchval(sql.SELECT_SCHEMA_VERSION)

@@ -343,3 +343,16 @@ async def open_counts(connection: Any) -> dict[str, int]:
         "FROM alert_instances WHERE status = 'open' GROUP BY 1"
     )
     return {row["severity"]: row["n"] for row in rows}
+
+
+_PRUNE_BODIES = """
+UPDATE webhook_payloads SET payload = '{}'::jsonb
+WHERE id IN (SELECT id FROM webhook_payloads
+             WHERE received_at < $1 AND payload <> '{}'::jsonb
+             ORDER BY received_at LIMIT $2)
+"""
+
+
+async def prune_payload_bodies(connection: Any, received_before: datetime, limit: int) -> int:
+    status: str = await connection.execute(_PRUNE_BODIES, received_before, limit)
+    return int(status.rsplit(" ", 1)[-1])  # "UPDATE n"

@@ -175,6 +175,11 @@ class SqliteStore:
     async def open_counts(self) -> dict[str, int]:
         return await self._call(self._reader, lifecycle.open_counts)
 
+    async def prune_payload_bodies(self, *, received_before: datetime, limit: int) -> int:
+        return await self._call(
+            self._writer, lambda c: lifecycle.prune_payload_bodies(c, received_before, limit)
+        )
+
     async def ping(self) -> None:
         await self._call(self._reader, sql.ping)
 

@@ -263,3 +263,17 @@ def open_counts(connection: sqlite3.Connection) -> dict[str, int]:
         "WHERE status = 'open' GROUP BY 1"
     ).fetchall()
     return {severity: count for severity, count in rows}
+
+
+_PRUNE_BODIES = """
+UPDATE webhook_payloads SET payload = '{}'
+WHERE id IN (SELECT id FROM webhook_payloads
+             WHERE received_at < ? AND payload <> '{}'
+             ORDER BY received_at LIMIT ?)
+"""
+
+
+def prune_payload_bodies(
+    connection: sqlite3.Connection, received_before: datetime, limit: int
+) -> int:
+    return connection.execute(_PRUNE_BODIES, (to_text(received_before), limit)).rowcount

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -216,6 +216,29 @@ async def test_raw_payload_is_kept_verbatim_with_unknown_fields(
     stored = json.loads(raw)
     assert stored["routeLabels"] == {"team": "security"}
     assert stored["notification_reason"] == "group_interval"
+
+
+async def test_retention_empties_old_bodies_and_keeps_what_they_delivered(
+    store: AlertStore, database_url: str
+) -> None:
+    old = make_payload(make_alert("old-1"), make_alert("old-2"))
+    await store.record_delivery(delivery(old, RECEIVED - timedelta(days=40)))
+    await store.record_delivery(delivery(make_payload(make_alert("new-1")), RECEIVED))
+
+    before = RECEIVED - timedelta(days=30)
+    assert await store.prune_payload_bodies(received_before=before, limit=10) == 1
+    assert await store.prune_payload_bodies(received_before=before, limit=10) == 0
+
+    rows = await query(
+        database_url, "SELECT alert_count, payload FROM webhook_payloads ORDER BY id"
+    )
+    bodies = [(count, json.loads(raw) if isinstance(raw, str) else raw) for count, raw in rows]
+    assert bodies[0] == (2, {})
+    assert bodies[1][1]["alerts"][0]["fingerprint"] == "new-1"
+    assert len((await store.list_alerts(AlertQuery())).alerts) == 3
+    # Alertmanager sending the old body again is still an exact re-delivery.
+    again = await store.record_delivery(delivery(old, RECEIVED))
+    assert flags(again) == [(True, False, False), (True, False, False)]
 
 
 async def test_reopening_keeps_data_and_does_not_migrate_twice(

@@ -9,14 +9,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.alertmanager import parse_payload, to_delivery
+from bridge.app import create_app
 from bridge.store import AlertStore, open_store
 from bridge.store.base import AlertQuery, Delivery
-from bridge.sweep import expire_once, refresh_open_alerts
+from bridge.sweep import expire_once, prune_payloads, refresh_open_alerts
 from tests.bridge.helpers import (
     BridgeClient,
     api_call,
+    bridge_config,
     example,
     get_alerts,
     make_alert,
@@ -157,3 +160,27 @@ async def test_a_suppression_with_a_duration_ends_and_a_firing_alert_reopens(
     assert by_fingerprint["done"]["status"] == "suppressed"  # Alertmanager resolved it meanwhile
     _, detail = await api_call(client, "GET", f"/api/v1/alerts/{ids['still']}")
     assert detail["timeline"][-1]["message"] == "suppression ended; open again"
+
+
+async def test_retention_chore_empties_bodies_past_the_retention(
+    client: BridgeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await post_payload(client, make_payload(make_alert("r1")))
+    await post_payload(client, make_payload(make_alert("r2")))
+    now = datetime.now(UTC)
+
+    # The default keeps bodies for 30 days.
+    assert await prune_payloads(client.app, now=now + timedelta(days=29)) == 0
+    assert await prune_payloads(client.app, now=now + timedelta(days=31)) == 2
+    assert metric(client, "secmon_bridge_payload_bodies_pruned_total") == 2
+    assert any("retention: emptied 2 webhook bodies" in r.getMessage() for r in caplog.records)
+    assert len(await get_alerts(client)) == 2  # the alerts themselves stay
+
+
+async def test_retention_off_keeps_every_body(database_url: str) -> None:
+    config = bridge_config(database_url, lifecycle={"payload_retention_days": None})
+    async with TestClient(TestServer(create_app(config))) as client:
+        await post_payload(client, make_payload(make_alert("kept")))
+        later = datetime.now(UTC) + timedelta(days=3650)
+        assert await prune_payloads(client.app, now=later) == 0
