@@ -19,6 +19,7 @@ from bridge.alertmanager import parse_payload, to_delivery
 from bridge.store import AlertStore, open_store
 from bridge.store.records import Transition
 from tests.bridge.helpers import drop_bridge_tables, make_alert, make_payload
+from tests.harness.stack import REPO
 
 pytestmark = pytest.mark.postgres
 
@@ -123,6 +124,36 @@ async def test_every_seed_dashboard_query_runs_with_data(
         ("PCI_DSS", "non_compliant", 1),
         ("SOC2", "compliant", 1),
     ]
+
+
+def dashboard_sql() -> list[tuple[str, str]]:
+    """(panel title, query) of every SQL target of the provisioned dashboards."""
+    found: list[tuple[str, str]] = []
+    for path in sorted((REPO / "grafana" / "dashboards").glob("*.json")):
+        for panel in json.loads(path.read_text(encoding="utf-8"))["panels"]:
+            found.extend((panel["title"], t["rawSql"]) for t in panel["targets"] if "rawSql" in t)
+    return found
+
+
+async def test_every_dashboard_sql_panel_runs_and_shows_the_data(
+    store: AlertStore, postgres_url: str
+) -> None:
+    await _seed(store, postgres_url)
+    panels = dict(dashboard_sql())
+    # The seed's panels carry the seed's queries, verbatim except the volume trend's fix.
+    seed = {
+        "Active Alerts by Severity": ACTIVE_BY_SEVERITY,
+        "Mean Time to Resolution by Severity": MTTR_BY_SEVERITY,
+        "Kong Security Score": KONG_SCORE,
+        "GitHub Actions Security Issues": GITHUB_ISSUES,
+        "Compliance Status by Framework": COMPLIANCE,
+    }
+    for title, query in seed.items():
+        assert panels[title] == query, title
+    for title, query in panels.items():
+        assert await _run(postgres_url, query), f"{title!r} shows nothing for the seeded data"
+    [(hour, count)] = await _run(postgres_url, panels["Alert Volume Trend (24h)"])
+    assert (hour.minute, count) == (0, 3)
 
 
 async def test_the_seed_volume_trend_query_is_not_valid_postgresql(
