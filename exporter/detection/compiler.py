@@ -127,6 +127,10 @@ def _annotations(rule: Rule) -> dict[str, str]:
 
 def compile_rule(rule: Rule) -> dict[str, Any]:
     labels = {"rule_id": rule.rule_id, "category": rule.category}
+    if rule.sources:
+        # The event source the rule matches (``github_scanner``, ``kong_monitor``, ...): the
+        # bridge records each alert as a security event of that source.
+        labels["source"] = ",".join(sorted(rule.sources))
     if not rule.dynamic:
         labels["severity"] = rule.severity
     channels = _channels(rule)

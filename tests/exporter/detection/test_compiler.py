@@ -38,6 +38,7 @@ def test_kong_http_admin_api_alert() -> None:
         "labels": {
             "rule_id": "kong_http_admin_api",
             "category": "configuration_security",
+            "source": "kong_monitor",
             "severity": "critical",
             "channels": "slack_critical,email_security_team",
             "escalation": "immediate",
