@@ -2,8 +2,9 @@
 
 One store write per worker pass (several deliveries): classification columns, dedupe merges
 (primary id, occurrence count, last occurrence, duplicates), one occurrence row per distinct
-receipt, and timeline entries (created, occurrence, classified, deduplicated into #N,
-resolved by Alertmanager). Time to resolve is observed here for alerts Alertmanager resolved.
+receipt, timeline entries (created, occurrence, classified, deduplicated into #N, resolved by
+Alertmanager), and a ``security_events`` row per new alert. Time to resolve is observed here for
+alerts Alertmanager resolved.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Any
 from bridge.metrics import BridgeMetrics
 from bridge.pipeline.base import Batch, StoreRef
 from bridge.pipeline.dedupe import alert_source
+from bridge.store.base import ReceiptResult
 from bridge.store.records import (
     ClassificationUpdate,
     DuplicateLink,
     Occurrence,
     ProcessingWrite,
+    SecurityEvent,
     TimelineEntry,
 )
 
@@ -95,7 +98,26 @@ def processing_write(batch: Batch) -> ProcessingWrite:
     # Every fresh receipt of the batch is done once this write commits (see bridge.store.pending).
     processed = [r.alert.receipt_key for r in batch.fresh]
     return ProcessingWrite(
-        classifications, duplicates, occurrences, timeline, resolved_ids, processed
+        classifications, duplicates, occurrences, timeline, resolved_ids, processed,
+        [security_event(r, batch) for r in batch.created],
+    )  # fmt: skip
+
+
+def security_event(receipt: ReceiptResult, batch: Batch) -> SecurityEvent:
+    """The detection a new alert stands for, as the dashboards' ``security_events`` row: its
+    source is the compiled rule's ``source`` label (``github_scanner``, ...), else the
+    platform, else ``alertmanager`` for alerts secmon's rules did not produce."""
+    alert = receipt.alert
+    classified = batch.classifications.get(receipt.instance_id)
+    return SecurityEvent(
+        source=alert.labels.get("source") or alert.labels.get("platform") or "alertmanager",
+        event_type=alert.rule_id or alert.labels.get("alertname", "unknown"),
+        severity=(classified.severity if classified else alert.severity) or "unknown",
+        platform=alert.labels.get("platform"),
+        asset_id=alert.asset_id,
+        title=alert.title or "",
+        details={"alert_id": receipt.instance_id, "fingerprint": alert.fingerprint},
+        created_at=batch.delivery.received_at,
     )
 
 
@@ -130,4 +152,5 @@ def merge_writes(writes: Sequence[ProcessingWrite]) -> ProcessingWrite:
         timeline=[x for w in writes for x in w.timeline],
         resolved_ids=[x for w in writes for x in w.resolved_ids],
         processed=[x for w in writes for x in w.processed],
+        events=[x for w in writes for x in w.events],
     )

@@ -68,6 +68,15 @@ WITH processed AS (
     FROM unnest($17::bigint[], $18::timestamptz[], $19::text[], $20::text[], $21::text[],
                 $22::text[]) AS t (alert_id, at, kind, actor, message, detail)
     RETURNING id
+), events AS (
+    INSERT INTO security_events (source, event_type, severity, platform, asset_id, title,
+                                 details, created_at)
+    SELECT e.source, e.event_type, e.severity, e.platform, e.asset_id, e.title,
+           e.details::jsonb, e.created_at
+    FROM unnest($27::text[], $28::text[], $29::text[], $30::text[], $31::text[], $32::text[],
+                $33::text[], $34::timestamptz[])
+         AS e (source, event_type, severity, platform, asset_id, title, details, created_at)
+    RETURNING 1
 )
 SELECT set_config('synchronous_commit', 'off', true),
        -- Division by zero aborts the whole write when another worker marked a receipt first.
@@ -91,7 +100,7 @@ WHERE a.id = u.id
 
 
 def _apply_arguments(write: ProcessingWrite) -> list[Any]:
-    c, o, t = write.classifications, write.occurrences, write.timeline
+    c, o, t, e = write.classifications, write.occurrences, write.timeline, write.events
     p = sorted(write.processed)  # a stable lock order against a concurrent worker
     return [
         [x.alert_id for x in c], [x.severity for x in c], [x.base_severity for x in c],
@@ -103,6 +112,9 @@ def _apply_arguments(write: ProcessingWrite) -> list[Any]:
         [x.alert_id for x in t], [x.at for x in t], [x.kind for x in t], [x.actor for x in t],
         [x.message for x in t], [json.dumps(dict(x.detail)) for x in t],
         [k[0] for k in p], [k[1] for k in p], [k[2] for k in p], len(p),
+        [x.source for x in e], [x.event_type for x in e], [x.severity for x in e],
+        [x.platform for x in e], [x.asset_id for x in e], [x.title for x in e],
+        [json.dumps(dict(x.details)) for x in e], [x.created_at for x in e],
     ]  # fmt: skip
 
 

@@ -86,6 +86,20 @@ class ClassificationUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class SecurityEvent:
+    """A detection recorded in ``security_events``: one per new alert instance."""
+
+    source: str
+    event_type: str
+    severity: str
+    platform: str | None
+    asset_id: str | None
+    title: str
+    details: Mapping[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class DuplicateLink:
     """``alert_id`` was found to repeat ``primary_id``: merge it into the primary."""
 
@@ -110,6 +124,7 @@ class ProcessingWrite:
     # Receipts (fingerprint, startsAt, status) this write completes: marked processed in the
     # same transaction, which fails as a whole if another worker marked any of them first.
     processed: Sequence[tuple[str, datetime, str]] = ()
+    events: Sequence[SecurityEvent] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,10 @@ UPDATE alert_instances
 SET severity = ?, base_severity = ?, category = ?, business_impact = ?, urgency = ?,
     confidence = ?, reasons = ?, enrichment = ?, classified_at = ?, updated_at = ?
 WHERE id = ?"""
+_INSERT_EVENT = (
+    "INSERT INTO security_events (source, event_type, severity, platform, asset_id, title, "
+    "details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _LINK_DUPLICATE = "UPDATE alert_instances SET primary_id = ?, dedupe_score = ? WHERE id = ?"
 _MERGE_INTO_PRIMARY = """
 UPDATE alert_instances
@@ -103,6 +107,14 @@ def apply_processing(
         ],
     )  # fmt: skip
     insert_timeline(connection, write.timeline)
+    connection.executemany(
+        _INSERT_EVENT,
+        [
+            (e.source, e.event_type, e.severity, e.platform, e.asset_id, e.title,
+             json.dumps(dict(e.details)), to_text(e.created_at))
+            for e in write.events
+        ],
+    )  # fmt: skip
     timings = []
     for alert_id in write.resolved_ids:
         row = connection.execute(

@@ -254,3 +254,30 @@ async def test_a_failing_pass_runs_each_delivery_alone(
     # The two good deliveries are done; only the poisoned one waits for the sweep.
     assert await unprocessed(database_url) == 1
     assert await created_entries(database_url) == [1, 1]
+
+
+async def test_each_new_alert_is_recorded_as_a_security_event(
+    store: AlertStore, database_url: str
+) -> None:
+    worker = make_worker(store, pipeline_for(store, database_url), Clock(RECEIVED))
+    batch = await record_alerts(
+        store,
+        make_alert("gh", source="github_scanner", platform="github", severity="high"),
+        make_alert("kong", platform="kong"),
+        make_alert("other", rule_id="", alertname="SomethingElse"),
+    )
+    resend = await record(store, "gh")  # an exact re-send: no second event
+    worker.offer(batch)
+    worker.offer(resend)
+
+    await run(worker, lambda: None)
+    rows = await query(
+        database_url,
+        "SELECT source, event_type, severity, platform, asset_id FROM security_events "
+        "ORDER BY source",
+    )
+    assert [tuple(row) for row in rows] == [
+        ("alertmanager", "SomethingElse", "critical", None, "asset-other"),
+        ("github_scanner", "kong_http_admin_api", "high", "github", "asset-gh"),
+        ("kong", "kong_http_admin_api", "critical", "kong", "asset-kong"),
+    ]
