@@ -25,7 +25,9 @@ repository listing says it is ``disabled``.
 
 A 403 or 404 from one check (secret scanning off, Dependabot alerts off, code scanning never set
 up, a fine-grained token without that permission) marks that check *unavailable* for that
-repository (``secmon_github_feature_unavailable``) and the poll goes on. Anything else — a 5xx,
+repository (``secmon_github_feature_unavailable``) and the poll goes on; that check is not
+asked again for ``feature_recheck_seconds`` (an hour by default), since such answers carry no
+ETag and would cost a rate-limited request per repository on every poll. Anything else — a 5xx,
 a timeout, a malformed answer, an exhausted rate limit (403/429 with a reset time) — fails the
 whole poll, so the runtime keeps the last good snapshot, marks it stale and backs off until the
 reset. Events and metrics are described in :mod:`exporter.collectors.github_report`.
@@ -87,6 +89,9 @@ class GitHubConfig(CollectorConfig):
     repositories: list[str] = Field(default_factory=list)
     include_archived: bool = False
     concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+    # A check that answered "off" (403/404) is not asked again for this long: such answers
+    # carry no ETag, so re-asking would cost a rate-limited request per repository per poll.
+    feature_recheck_seconds: Annotated[float, Field(ge=0)] = 3600.0
     verify_tls: bool = True
     interval: Annotated[float, Field(gt=0, le=86400)] = 300.0
 
@@ -139,6 +144,8 @@ class GitHubCollector:
         self._token: str | None = None
         # full_name → pushed_at when its workflow directory was last found missing.
         self._no_workflows: dict[str, str] = {}
+        # (full_name, feature) → (reason, clock time until which it is taken as still off).
+        self._off: dict[tuple[str, str], tuple[str, float]] = {}
 
     @property
     def name(self) -> str:
@@ -219,23 +226,41 @@ class GitHubCollector:
         )
         return Snapshot(events=events, taken_at=now, metrics=families)
 
+    def _still_off(self, scan: RepoScan, feature: str) -> bool:
+        """True (and ``feature`` marked unavailable) while a recent 403/404 still holds."""
+        known = self._off.get((scan.repo.full_name, feature))
+        if known is None or known[1] <= self._clock():
+            return False
+        scan.unavailable[feature] = known[0]
+        return True
+
+    def _mark_off(self, scan: RepoScan, feature: str, reason: str) -> None:
+        scan.unavailable[feature] = reason
+        until = self._clock() + self._config.feature_recheck_seconds
+        self._off[(scan.repo.full_name, feature)] = (reason, until)
+        log.debug("github %s: %s unavailable (%s)", scan.repo.full_name, feature, reason)
+
     async def _optional(
         self, api: ApiClient, scan: RepoScan, feature: str, path: str
     ) -> Mapping[str, Any] | None:
         """GET an object, or None with ``feature`` marked unavailable on a feature-off 403/404."""
+        if self._still_off(scan, feature):
+            return None
         try:
             response = await api.get(path, conditional=True)
         except CollectorError as exc:
             if not _feature_off(exc):
                 raise
-            scan.unavailable[feature] = exc.reason
-            log.debug("github %s: %s unavailable (%s)", scan.repo.full_name, feature, exc.reason)
+            self._mark_off(scan, feature, exc.reason)
             return None
+        self._off.pop((scan.repo.full_name, feature), None)
         return obj(response.data, path)
 
     async def _alerts(
         self, api: ApiClient, scan: RepoScan, feature: str, path: str, **params: str
     ) -> list[Mapping[str, Any]]:
+        if self._still_off(scan, feature):
+            return []
         found: list[Mapping[str, Any]] = []
         try:
             async for page in api.paginate_links(
@@ -245,8 +270,9 @@ class GitHubCollector:
         except CollectorError as exc:
             if not _feature_off(exc):
                 raise
-            scan.unavailable[feature] = exc.reason
+            self._mark_off(scan, feature, exc.reason)
             return []
+        self._off.pop((scan.repo.full_name, feature), None)
         return found
 
     async def _scan(self, api: ApiClient, repo: Repo) -> RepoScan:
@@ -295,15 +321,17 @@ class GitHubCollector:
         return scan
 
     async def _protection(self, api: ApiClient, scan: RepoScan, base: str) -> None:
+        if self._still_off(scan, "branch_protection"):
+            return
         path = f"{base}/branches/{quote(scan.repo.default_branch, safe='')}/protection"
         try:
             response = await api.get(path, conditional=True)
         except CollectorError as exc:
             if exc.reason == "http_404" and exc.retry_after is None:
-                scan.protection = None  # "Branch not protected"
+                scan.protection = None  # "Branch not protected": data, asked every poll
             elif _feature_off(exc):
                 # 403: e.g. protection needs GitHub Pro/Team for private repositories.
-                scan.unavailable["branch_protection"] = exc.reason
+                self._mark_off(scan, "branch_protection", exc.reason)
             else:
                 raise
             return

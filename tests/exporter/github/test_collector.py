@@ -182,3 +182,35 @@ async def test_bad_answers_fail_the_poll_and_keep_the_last_snapshot(
     if spec.get("mode") in ("rate_limit", "secondary"):
         assert state.retry_after is not None
         assert state.retry_after > 0
+
+
+async def test_switched_off_features_are_not_asked_again_until_the_recheck() -> None:
+    fake = insecure_estate()
+    runner, server = await start_fake_github(fake)
+    now = [1_000_000.0]
+    collector = GitHubCollector(
+        github_config(server.url, feature_recheck_seconds=600), clock=lambda: now[0]
+    )
+    off = ("/repos/acme/web/dependabot/alerts", "/repos/acme/web/code-scanning/alerts")
+    try:
+        await collector.poll()
+        assert {r["path"] for r in fake.requests} >= set(off)
+        fake.requests.clear()
+        now[0] += 300
+        snapshot = await collector.poll()
+        # Still reported unavailable, without asking GitHub again.
+        web = {"org": "acme", "repo": "web"}
+        assert (
+            sample(
+                snapshot.metrics, "secmon_github_feature_unavailable", **web, feature="dependabot"
+            )
+            == 1
+        )
+        assert not {r["path"] for r in fake.requests} & set(off)
+        now[0] += 301
+        fake.requests.clear()
+        await collector.poll()
+        assert {r["path"] for r in fake.requests} >= set(off)
+    finally:
+        await collector.close()
+        await runner.cleanup()
