@@ -27,6 +27,7 @@ from bridge.metrics import BridgeMetrics
 from bridge.pipeline.base import Batch, Pipeline, StageFailed, StoreRef
 from bridge.store import StoreError
 from bridge.store.pending import AlreadyProcessed
+from bridge.sweep import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,6 @@ class PipelineWorker:
         self._sweep_limit = sweep_limit
         self._clock = clock
         self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
 
     def offer(self, batch: Batch) -> bool:
         """Queue a stored batch; False when full (it stays in the store for the sweep)."""
@@ -125,16 +125,11 @@ class PipelineWorker:
     async def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
         """Finish what is queued (bounded), then stop; leftovers stay for the next sweep."""
         sweep, consumers = self._tasks[-1:], self._tasks[:-1]
-        self._stopping = True  # ends the sweep loop even if a library swallows the cancel
-        for task in sweep:
-            task.cancel()
+        await stop_tasks(sweep)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), timeout=drain_seconds)
-        for task in consumers:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            async with asyncio.timeout(drain_seconds):
+                await self._queue.join()
+        await stop_tasks(consumers)
         self._tasks = []
 
     async def join(self) -> None:
@@ -160,7 +155,7 @@ class PipelineWorker:
         return claimed
 
     async def _sweep_forever(self) -> None:
-        while not self._stopping:
+        while True:
             await self.sweep()
             await asyncio.sleep(self._sweep_interval)
 
