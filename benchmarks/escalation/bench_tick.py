@@ -43,12 +43,14 @@ def fill(path: Path, alerts: int, due: int) -> None:
     with sqlite3.connect(path) as c:
         c.executemany(
             "INSERT INTO alert_instances (fingerprint, severity, am_status, status, labels, "
-            "annotations, starts_at, created_at, updated_at, title, escalation_next_at) "
-            "VALUES (?, 'critical', 'firing', 'open', '{}', '{}', ?, ?, ?, ?, ?)",
-            (
-                (f"fp{i}", created, created, created, f"alert {i}", None if i < due else later)
-                for i in range(alerts)
-            ),
+            "annotations, starts_at, created_at, updated_at, title) "
+            "VALUES (?, 'critical', 'firing', 'open', '{}', '{}', ?, ?, ?, ?)",
+            ((f"fp{i}", created, created, created, f"alert {i}") for i in range(alerts)),
+        )
+        c.execute(
+            "INSERT INTO escalation_schedule (alert_id, next_at) "
+            "SELECT id, CASE WHEN id <= ? THEN created_at ELSE ? END FROM alert_instances",
+            (due, later),
         )
 
 
@@ -60,14 +62,21 @@ async def fill_postgres(url: str, alerts: int, due: int) -> None:
         await conn.copy_records_to_table(
             "alert_instances",
             columns=["fingerprint", "severity", "am_status", "status", "labels", "annotations",
-                     "starts_at", "created_at", "updated_at", "title", "escalation_next_at"],
+                     "starts_at", "created_at", "updated_at", "title"],
             records=(
                 (f"fp{i}", "critical", "firing", "open", "{}", "{}", created, created, created,
-                 f"alert {i}", None if i < due else later)
+                 f"alert {i}")
                 for i in range(alerts)
             ),
         )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO escalation_schedule (alert_id, next_at) "
+            "SELECT id, CASE WHEN id <= $1 THEN created_at ELSE $2 END FROM alert_instances",
+            due,
+            later,
+        )
         await conn.execute("ANALYZE alert_instances")
+        await conn.execute("ANALYZE escalation_schedule")
     finally:
         await conn.close()
 

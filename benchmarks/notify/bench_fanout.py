@@ -53,9 +53,13 @@ def fill(path: Path, alerts: int) -> None:
     with sqlite3.connect(path) as c:
         c.executemany(
             "INSERT INTO alert_instances (fingerprint, severity, am_status, status, labels, "
-            "annotations, starts_at, created_at, updated_at, title, escalation_next_at) "
-            "VALUES (?, 'critical', 'firing', 'open', ?, '{}', ?, ?, ?, ?, NULL)",
+            "annotations, starts_at, created_at, updated_at, title) "
+            "VALUES (?, 'critical', 'firing', 'open', ?, '{}', ?, ?, ?, ?)",
             ((f"fp{i}", labels, created, created, created, f"alert {i}") for i in range(alerts)),
+        )
+        c.execute(
+            "INSERT INTO escalation_schedule (alert_id, next_at) "
+            "SELECT id, created_at FROM alert_instances"
         )
 
 

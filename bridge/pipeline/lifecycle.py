@@ -3,7 +3,8 @@
 One store write per worker pass (several deliveries): classification columns, dedupe merges
 (primary id, occurrence count, last occurrence, duplicates), one occurrence row per distinct
 receipt, timeline entries (created, occurrence, classified, deduplicated into #N, resolved by
-Alertmanager), and a ``security_events`` row per new alert. Time to resolve is observed here for
+Alertmanager), a ``security_events`` row per new alert, and each new open primary alert's
+entry in the escalation schedule. Time to resolve is observed here for
 alerts Alertmanager resolved.
 """
 
@@ -97,9 +98,16 @@ def processing_write(batch: Batch) -> ProcessingWrite:
         )  # fmt: skip
     # Every fresh receipt of the batch is done once this write commits (see bridge.store.pending).
     processed = [r.alert.receipt_key for r in batch.fresh]
+    # Escalation starts from here, once the alert is classified and known not to be a
+    # duplicate, and counts its levels' delays from the alert's creation.
+    merged = {link.alert_id for link in duplicates}
+    scheduled = [
+        (r.instance_id, at) for r in batch.created
+        if not r.resolved and r.instance_id not in merged
+    ]  # fmt: skip
     return ProcessingWrite(
         classifications, duplicates, occurrences, timeline, resolved_ids, processed,
-        [security_event(r, batch) for r in batch.created],
+        [security_event(r, batch) for r in batch.created], scheduled,
     )  # fmt: skip
 
 
@@ -153,4 +161,5 @@ def merge_writes(writes: Sequence[ProcessingWrite]) -> ProcessingWrite:
         resolved_ids=[x for w in writes for x in w.resolved_ids],
         processed=[x for w in writes for x in w.processed],
         events=[x for w in writes for x in w.events],
+        scheduled=[x for w in writes for x in w.scheduled],
     )

@@ -21,15 +21,30 @@ from bridge.notify.delivery import DeadLetter, DeliveryAttempt
 T = TypeVar("T")
 WithConnection = Callable[[Callable[[Any], Awaitable[T]]], Awaitable[T]]
 
+# The earliest due rows by the schedule's index, each alert then fetched by its primary key
+# (OFFSET 0 keeps the planner from turning that into a join over all of alert_instances, which
+# it picks from a young table's statistics). Rows of alerts that are no longer open primaries
+# are deleted here; a tick finds at most one batch of them before the rest is due again.
 _DUE = """
-SELECT a.id, a.created_at, a.severity, a.category, a.rule_id, a.title, a.asset_id,
-       a.generator_url, a.labels, a.annotations,
-       ARRAY(SELECT e.level FROM escalations e WHERE e.alert_id = a.id) AS claimed
-FROM alert_instances a
-WHERE a.status = 'open' AND COALESCE(a.escalation_next_at, a.created_at) <= $1
-  AND a.primary_id IS NULL
-ORDER BY COALESCE(a.escalation_next_at, a.created_at)
-LIMIT $2
+WITH due AS MATERIALIZED (
+    SELECT s.alert_id, s.next_at, a.*
+    FROM (SELECT alert_id, next_at FROM escalation_schedule WHERE next_at <= $1
+          ORDER BY next_at LIMIT $2) s
+    CROSS JOIN LATERAL (
+        SELECT a.status, a.primary_id, a.created_at, a.severity, a.category, a.rule_id,
+               a.title, a.asset_id, a.generator_url, a.labels, a.annotations
+        FROM alert_instances a WHERE a.id = s.alert_id OFFSET 0) a
+), gone AS (
+    DELETE FROM escalation_schedule
+    WHERE alert_id = ANY(ARRAY(SELECT alert_id FROM due
+                               WHERE status <> 'open' OR primary_id IS NOT NULL))
+)
+SELECT d.alert_id AS id, d.created_at, d.severity, d.category, d.rule_id, d.title, d.asset_id,
+       d.generator_url, d.labels, d.annotations,
+       ARRAY(SELECT e.level FROM escalations e WHERE e.alert_id = d.alert_id) AS claimed
+FROM due d
+WHERE d.status = 'open' AND d.primary_id IS NULL
+ORDER BY d.next_at
 """
 _CLAIM = """
 INSERT INTO escalations (alert_id, level, recipients, channels, message, due_at, escalated_at)
@@ -39,11 +54,21 @@ FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::tim
 ON CONFLICT (alert_id, level) DO NOTHING
 RETURNING alert_id, level
 """
-# NULL in the array means "no level left": stored as 'infinity', which is never due.
+# NULL in the array means "no level left": the alert's row goes.
 _NEXT = """
-UPDATE alert_instances a SET escalation_next_at = COALESCE(t.next_at, 'infinity')
-FROM unnest($1::bigint[], $2::timestamptz[]) AS t(id, next_at)
-WHERE a.id = t.id
+WITH done AS (
+    DELETE FROM escalation_schedule s
+    USING unnest($1::bigint[], $2::timestamptz[]) AS t (alert_id, next_at)
+    WHERE s.alert_id = t.alert_id AND t.next_at IS NULL
+)
+UPDATE escalation_schedule s SET next_at = t.next_at
+FROM unnest($1::bigint[], $2::timestamptz[]) AS t (alert_id, next_at)
+WHERE s.alert_id = t.alert_id AND t.next_at IS NOT NULL
+"""
+SCHEDULE = """
+INSERT INTO escalation_schedule (alert_id, next_at)
+SELECT * FROM unnest($1::bigint[], $2::timestamptz[])
+ON CONFLICT (alert_id) DO UPDATE SET next_at = least(escalation_schedule.next_at, EXCLUDED.next_at)
 """
 _STATUS = {Outcome.OK: "sent", Outcome.RETRYABLE: "retrying", Outcome.PERMANENT: "failed"}
 _OUTCOME = {v: k for k, v in _STATUS.items()}
@@ -104,11 +129,16 @@ class PostgresEscalationStore:
                     [c.due_at for c in claims],
                     now,
                 )
-                await connection.execute(_NEXT, list(next_check), list(next_check.values()))
+                ids = sorted(next_check)  # a stable lock order against other replicas
+                await connection.execute(_NEXT, ids, [next_check[i] for i in ids])
             return [(row["alert_id"], row["level"]) for row in rows]
 
         inserted = set(await self._run(run))
         return [c for c in claims if (c.alert_id, c.level) in inserted]
+
+    async def schedule(self, alerts: Mapping[int, datetime]) -> None:
+        ids = sorted(alerts)
+        await self._run(lambda c: c.execute(SCHEDULE, ids, [alerts[i] for i in ids]))
 
     async def message_refs(self, alert_id: int) -> dict[str, MessageRef]:
         rows = await self._run(

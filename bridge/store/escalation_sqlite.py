@@ -17,23 +17,26 @@ from typing import Any, TypeVar
 from bridge.escalation.records import Claim, DueAlert
 from bridge.notify.base import MessageRef, Outcome, Payload
 from bridge.notify.delivery import DeadLetter, DeliveryAttempt
+from bridge.store.sqlite_lifecycle import SCHEDULE
 from bridge.store.sqlite_sql import fetch_dicts, from_text, to_text
 
 T = TypeVar("T")
 Run = Callable[[Callable[[sqlite3.Connection], T]], Awaitable[T]]
 
-# Far enough to never be due: "no level left" for an alert.
-DONE = "9999-12-31T23:59:59.999999Z"
-# INDEXED BY: without statistics the planner prefers (status, id) and sorts every open
-# alert; the due index returns only what is due, already in order.
+_GONE = """
+DELETE FROM escalation_schedule
+WHERE next_at <= ? AND alert_id IN (
+    SELECT s.alert_id FROM escalation_schedule s JOIN alert_instances a ON a.id = s.alert_id
+    WHERE s.next_at <= ? AND (a.status <> 'open' OR a.primary_id IS NOT NULL))
+"""
 _DUE = """
 SELECT a.id, a.created_at, a.severity, a.category, a.rule_id, a.title, a.asset_id,
        a.generator_url, a.labels, a.annotations,
        (SELECT group_concat(e.level) FROM escalations e WHERE e.alert_id = a.id) AS claimed
-FROM alert_instances AS a INDEXED BY alert_instances_escalation_due
-WHERE a.status = 'open' AND COALESCE(a.escalation_next_at, a.created_at) <= ?
-  AND a.primary_id IS NULL
-ORDER BY COALESCE(a.escalation_next_at, a.created_at)
+FROM escalation_schedule AS s INDEXED BY escalation_schedule_due
+JOIN alert_instances AS a ON a.id = s.alert_id
+WHERE s.next_at <= ? AND a.status = 'open' AND a.primary_id IS NULL
+ORDER BY s.next_at
 LIMIT ?
 """
 _CLAIM = """
@@ -41,9 +44,15 @@ INSERT OR IGNORE INTO escalations
     (alert_id, level, recipients, channels, message, due_at, escalated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)
 """
-_NEXT = "UPDATE alert_instances SET escalation_next_at = ? WHERE id = ?"
+_NEXT = "UPDATE escalation_schedule SET next_at = ? WHERE alert_id = ?"
+_DONE = "DELETE FROM escalation_schedule WHERE alert_id = ?"
 _STATUS = {Outcome.OK: "sent", Outcome.RETRYABLE: "retrying", Outcome.PERMANENT: "failed"}
 _OUTCOME = {v: k for k, v in _STATUS.items()}
+
+
+def _gone(connection: sqlite3.Connection, now: datetime) -> None:
+    """Drop the due rows of alerts that are no longer open primaries."""
+    connection.execute(_GONE, (to_text(now), to_text(now)))
 
 
 def _due(connection: sqlite3.Connection, now: datetime, limit: int) -> list[DueAlert]:
@@ -72,6 +81,7 @@ def _claim(
     now: datetime,
     next_check: Mapping[int, datetime | None],
 ) -> list[Claim]:
+    _gone(connection, now)  # the due scan skips them; here they go for good
     won: list[Claim] = []
     at = to_text(now)
     for c in claims:
@@ -90,8 +100,9 @@ def _claim(
         if connection.execute("SELECT changes()").fetchone()[0] == 1:
             won.append(c)
     connection.executemany(
-        _NEXT, [(to_text(due) if due else DONE, alert_id) for alert_id, due in next_check.items()]
+        _NEXT, [(to_text(due), alert_id) for alert_id, due in next_check.items() if due]
     )
+    connection.executemany(_DONE, [(alert_id,) for alert_id, due in next_check.items() if not due])
     return won
 
 
@@ -140,6 +151,10 @@ class SqliteEscalationStore:
     ) -> builtins.list[Claim]:
         won: list[Claim] = await self._write(lambda c: _claim(c, claims, now, next_check))
         return won
+
+    async def schedule(self, alerts: Mapping[int, datetime]) -> None:
+        rows = [(alert_id, to_text(at)) for alert_id, at in sorted(alerts.items())]
+        await self._write(lambda c: c.executemany(SCHEDULE, rows))
 
     async def message_refs(self, alert_id: int) -> dict[str, MessageRef]:
         rows = await self._read(

@@ -77,6 +77,12 @@ WITH processed AS (
                 $33::text[], $34::timestamptz[])
          AS e (source, event_type, severity, platform, asset_id, title, details, created_at)
     RETURNING 1
+), scheduled AS (
+    INSERT INTO escalation_schedule (alert_id, next_at)
+    SELECT * FROM unnest($35::bigint[], $36::timestamptz[])
+    ON CONFLICT (alert_id) DO NOTHING
+), unscheduled AS (
+    DELETE FROM escalation_schedule WHERE alert_id = ANY($37::bigint[])
 )
 SELECT set_config('synchronous_commit', 'off', true),
        -- Division by zero aborts the whole write when another worker marked a receipt first.
@@ -99,8 +105,15 @@ WHERE a.id = u.id
 """
 
 
+_REOPEN = """
+INSERT INTO escalation_schedule (alert_id, next_at) VALUES ($1, $2)
+ON CONFLICT (alert_id) DO UPDATE SET next_at = least(escalation_schedule.next_at, $2)
+"""
+
+
 def _apply_arguments(write: ProcessingWrite) -> list[Any]:
     c, o, t, e = write.classifications, write.occurrences, write.timeline, write.events
+    s = sorted(write.scheduled)
     p = sorted(write.processed)  # a stable lock order against a concurrent worker
     return [
         [x.alert_id for x in c], [x.severity for x in c], [x.base_severity for x in c],
@@ -115,6 +128,7 @@ def _apply_arguments(write: ProcessingWrite) -> list[Any]:
         [x.source for x in e], [x.event_type for x in e], [x.severity for x in e],
         [x.platform for x in e], [x.asset_id for x in e], [x.title for x in e],
         [json.dumps(dict(x.details)) for x in e], [x.created_at for x in e],
+        [x[0] for x in s], [x[1] for x in s], sorted(write.resolved_ids),
     ]  # fmt: skip
 
 
@@ -243,6 +257,12 @@ async def transition(connection: Any, change: Transition) -> StoredAlert:
             *params,
         )
         await insert_timeline(connection, transition_entry(change, target))
+        if target == "open":  # a suppression ended: escalation picks up where it was
+            await connection.execute(_REOPEN, change.alert_id, change.at)
+        else:  # only open alerts escalate
+            await connection.execute(
+                "DELETE FROM escalation_schedule WHERE alert_id = $1", change.alert_id
+            )
     return stored_alert(row)
 
 

@@ -125,6 +125,9 @@ class ProcessingWrite:
     # same transaction, which fails as a whole if another worker marked any of them first.
     processed: Sequence[tuple[str, datetime, str]] = ()
     events: Sequence[SecurityEvent] = ()
+    # New open primary alerts and when their escalation starts (their creation time): only
+    # classified, deduplicated alerts reach the escalation scheduler.
+    scheduled: Sequence[tuple[int, datetime]] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,11 @@ _INSERT_EVENT = (
     "INSERT INTO security_events (source, event_type, severity, platform, asset_id, title, "
     "details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# Scheduling keeps an earlier time already set (a suppression ending early, a replay).
+SCHEDULE = """
+INSERT INTO escalation_schedule (alert_id, next_at) VALUES (?, ?)
+ON CONFLICT (alert_id) DO UPDATE SET next_at = min(next_at, excluded.next_at)"""
+UNSCHEDULE = "DELETE FROM escalation_schedule WHERE alert_id = ?"
 _LINK_DUPLICATE = "UPDATE alert_instances SET primary_id = ?, dedupe_score = ? WHERE id = ?"
 _MERGE_INTO_PRIMARY = """
 UPDATE alert_instances
@@ -115,6 +120,8 @@ def apply_processing(
             for e in write.events
         ],
     )  # fmt: skip
+    connection.executemany(SCHEDULE, [(alert_id, to_text(at)) for alert_id, at in write.scheduled])
+    connection.executemany(UNSCHEDULE, [(alert_id,) for alert_id in write.resolved_ids])
     timings = []
     for alert_id in write.resolved_ids:
         row = connection.execute(
@@ -197,6 +204,10 @@ def transition(connection: sqlite3.Connection, change: Transition) -> StoredAler
         (target, at, *params, change.alert_id),
     )
     insert_timeline(connection, [transition_entry(change, target)])
+    if target == "open":  # a suppression ended: escalation picks up where it was
+        connection.execute(SCHEDULE, (change.alert_id, at))
+    else:  # only open alerts escalate
+        connection.execute(UNSCHEDULE, (change.alert_id,))
     return sqlite_alert(fetch_dicts(connection, _SELECT_ALERT, (change.alert_id,))[0])
 
 

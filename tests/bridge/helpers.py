@@ -20,6 +20,7 @@ WEBHOOK_TOKEN = "webhook-token-5f1e2d"
 API_TOKEN = "api-token-9a8b7c"
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
 BRIDGE_TABLES = (
+    "escalation_schedule",
     "pending_receipts",
     "notification_messages",
     "dead_letters",

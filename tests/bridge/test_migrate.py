@@ -63,3 +63,43 @@ async def test_upgrade_moves_unprocessed_receipts_to_pending(tmp_path: Path) -> 
         columns = {row[1] for row in connection.execute("PRAGMA table_info(alert_receipts)")}
     assert pending_rows == [("todo",)]
     assert "processed_at" not in columns
+
+
+async def test_upgrade_moves_escalation_times_to_the_schedule(tmp_path: Path) -> None:
+    """Open primaries keep their next check time; finished and closed alerts get no row."""
+    path = tmp_path / "bridge.db"
+    migrations = load_migrations("sqlite")
+    (version,) = [m.version for m in migrations if m.name == "escalation_schedule"]
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute(CREATE_SCHEMA_MIGRATIONS)
+        for migration in (m for m in migrations if m.version < version):
+            connection.executescript(migration.sql)
+            connection.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, "2026-11-25T00:00:00+00:00"),
+            )
+        created = "2026-11-25T10:00:00.000000Z"
+        for fingerprint, status, next_at in (
+            ("new", "open", None),  # never looked at: due from its creation
+            ("waiting", "open", "2026-11-25T10:15:00.000000Z"),
+            ("finished", "open", "9999-12-31T23:59:59.999999Z"),
+            ("acked", "acknowledged", "2026-11-25T10:15:00.000000Z"),
+        ):
+            connection.execute(
+                "INSERT INTO alert_instances (fingerprint, am_status, status, labels, "
+                "annotations, starts_at, created_at, updated_at, escalation_next_at) "
+                "VALUES (?, 'firing', ?, '{}', '{}', ?, ?, ?, ?)",
+                (fingerprint, status, created, created, created, next_at),
+            )
+        connection.commit()
+
+    store = await open_store(f"sqlite:///{path}")
+    await store.close()
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        rows = connection.execute(
+            "SELECT a.fingerprint, s.next_at FROM escalation_schedule s "
+            "JOIN alert_instances a ON a.id = s.alert_id ORDER BY a.id"
+        ).fetchall()
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(alert_instances)")}
+    assert rows == [("new", created), ("waiting", "2026-11-25T10:15:00.000000Z")]
+    assert "escalation_next_at" not in columns

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bridge.escalation.runtime import HUB
+from bridge.pipeline.worker import WORKER
 from tests.bridge.escalation.conftest import Start, notify_config
 from tests.bridge.escalation.helpers import ShiftedClock
 from tests.bridge.escalation.test_end_to_end import Fakes
@@ -28,6 +29,8 @@ async def test_two_replicas_fire_each_level_once(
         await asyncio.gather(
             post_payload(one, make_payload(*alerts)), post_payload(two, make_payload(*alerts))
         )
+        for bridge in (one, two):  # escalation starts once the pipeline has run
+            await bridge.app[WORKER].join()
         hubs = [one.app[HUB], two.app[HUB]]
         for delta in (
             timedelta(0),

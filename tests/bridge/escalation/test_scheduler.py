@@ -8,10 +8,13 @@ from datetime import timedelta
 
 import pytest
 
+from bridge.dedupe import DedupeDecision
 from bridge.escalation.access import escalation_store
 from bridge.escalation.policy import EscalationConfig, Level
 from bridge.escalation.records import Claim, DueAlert
 from bridge.escalation.scheduler import EscalationScheduler
+from bridge.pipeline.base import Batch
+from bridge.pipeline.lifecycle import processing_write
 from bridge.store import AlertStore, open_store
 from bridge.store.records import Transition
 from tests.bridge.escalation.helpers import T0, Clock, delivery
@@ -48,7 +51,10 @@ def scheduler(
 
 
 async def _alert(store: AlertStore, fp: str = "a1", **labels: str) -> int:
-    receipts = await store.record_delivery(delivery(make_payload(make_alert(fp, **labels))))
+    """A new alert as the pipeline leaves it: stored, then scheduled by the lifecycle write."""
+    stored = delivery(make_payload(make_alert(fp, **labels)))
+    receipts = await store.record_delivery(stored)
+    await store.apply_processing(processing_write(Batch(delivery=stored, receipts=receipts)))
     return receipts[0].instance_id
 
 
@@ -151,3 +157,49 @@ def test_immediate_addresses_every_recipient_at_level_one() -> None:
             ("security_team", "security_lead", "devops_lead", "ciso", "cto", "executive_team"),
         ),
     )
+
+
+async def test_only_alerts_the_pipeline_finished_escalate(store: AlertStore) -> None:
+    """A stored alert waits for classification and dedupe: a tick before that claims nothing,
+    and one after claims its L1 (on its final severity, never as a future duplicate)."""
+    clock, sent = Clock(), Sent()
+    stored = delivery(make_payload(make_alert("late", severity="critical")))
+    receipts = await store.record_delivery(stored)
+    s = scheduler(store, clock, sent)
+    await s.tick()
+    assert sent == []
+    await store.apply_processing(processing_write(Batch(delivery=stored, receipts=receipts)))
+    await s.tick()
+    assert [(a, level) for a, level, _ in sent] == [(receipts[0].instance_id, 1)]
+
+
+async def test_a_duplicate_never_escalates(store: AlertStore) -> None:
+    clock, sent = Clock(), Sent()
+    primary = await _alert(store, "p1")
+    stored = delivery(make_payload(make_alert("d1")))
+    receipts = await store.record_delivery(stored)
+    decision = DedupeDecision(primary, 0.93, False, ("asset_id",))
+    batch = Batch(delivery=stored, receipts=receipts, dedupe={receipts[0].instance_id: decision})
+    await store.apply_processing(processing_write(batch))
+    await scheduler(store, clock, sent).tick()
+    assert [(a, level) for a, level, _ in sent] == [(primary, 1)]
+
+
+async def test_escalation_resumes_when_a_suppression_ends(store: AlertStore) -> None:
+    clock, sent = Clock(), Sent()
+    alert_id = await _alert(store, severity="critical")
+    s = scheduler(store, clock, sent)
+    await s.tick()
+    until = T0 + timedelta(minutes=30)
+    await store.transition(
+        Transition(alert_id=alert_id, action="suppress", by="al", at=T0, until=until)
+    )
+    clock.advance(timedelta(minutes=20))
+    await s.tick()  # L2 fell due while suppressed: not sent
+    assert [level for _, level, _ in sent] == [1]
+    clock.advance(timedelta(minutes=10))
+    await store.transition(
+        Transition(alert_id=alert_id, action="unsuppress", by="expiry", at=clock.at)
+    )
+    await s.tick()
+    assert [level for _, level, _ in sent] == [1, 2]
