@@ -9,12 +9,12 @@ deleted, hence replayed, once.
 from __future__ import annotations
 
 import builtins
-import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bridge.escalation.records import Claim, DueAlert
+from bridge.jsontext import dumps
 from bridge.notify.base import MessageRef, Outcome, Payload
 from bridge.notify.delivery import DeadLetter, DeliveryAttempt
 
@@ -123,8 +123,8 @@ class PostgresEscalationStore:
                     _CLAIM,
                     [c.alert_id for c in claims],
                     [c.level for c in claims],
-                    [json.dumps(list(c.recipients)) for c in claims],
-                    [json.dumps(list(c.channels)) for c in claims],
+                    [dumps(list(c.recipients)) for c in claims],
+                    [dumps(list(c.channels)) for c in claims],
                     [c.message for c in claims],
                     [c.due_at for c in claims],
                     now,

@@ -8,13 +8,13 @@ second process shares the file. Every method runs on the store's reader or write
 from __future__ import annotations
 
 import builtins
-import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bridge.escalation.records import Claim, DueAlert
+from bridge.jsontext import dumps, loads
 from bridge.notify.base import MessageRef, Outcome, Payload
 from bridge.notify.delivery import DeadLetter, DeliveryAttempt
 from bridge.store.sqlite_lifecycle import SCHEDULE
@@ -67,8 +67,8 @@ def _due(connection: sqlite3.Connection, now: datetime, limit: int) -> list[DueA
             title=row["title"],
             asset_id=row["asset_id"],
             generator_url=row["generator_url"],
-            labels=json.loads(row["labels"]),
-            annotations=json.loads(row["annotations"]),
+            labels=loads(row["labels"]),
+            annotations=loads(row["annotations"]),
             claimed=frozenset(int(x) for x in (row["claimed"] or "").split(",") if x),
         )
         for row in rows
@@ -90,8 +90,8 @@ def _claim(
             (
                 c.alert_id,
                 c.level,
-                json.dumps(list(c.recipients)),
-                json.dumps(list(c.channels)),
+                dumps(list(c.recipients)),
+                dumps(list(c.channels)),
                 c.message,
                 to_text(c.due_at),
                 at,
@@ -162,7 +162,7 @@ class SqliteEscalationStore:
                 "SELECT channel, ref FROM notification_messages WHERE alert_id = ?", (alert_id,)
             ).fetchall()
         )
-        return {channel: MessageRef.from_dict(json.loads(ref)) for channel, ref in rows}
+        return {channel: MessageRef.from_dict(loads(ref)) for channel, ref in rows}
 
     async def save_message_ref(self, alert_id: int, ref: MessageRef, *, now: datetime) -> None:
         statement = (
@@ -170,7 +170,7 @@ class SqliteEscalationStore:
             "VALUES (?, ?, ?, ?) ON CONFLICT (alert_id, channel) "
             "DO UPDATE SET ref = excluded.ref, updated_at = excluded.updated_at"
         )
-        params = (alert_id, ref.channel, json.dumps(ref.to_dict()), to_text(now))
+        params = (alert_id, ref.channel, dumps(ref.to_dict()), to_text(now))
         await self._write(lambda c: c.execute(statement, params))
 
     async def record(self, attempt: DeliveryAttempt) -> None:

@@ -9,13 +9,13 @@ becomes :class:`~bridge.store.base.StoreUnavailable`, which the receiver turns i
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
 
+from bridge.jsontext import dumps, loads
 from bridge.store import postgres_lifecycle as lifecycle
 from bridge.store import postgres_pending
 from bridge.store import postgres_sql as sql
@@ -70,9 +70,7 @@ async def _reset_connection(connection: Any) -> None:
 
 
 async def _init_connection(connection: Any) -> None:
-    await connection.set_type_codec(
-        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-    )
+    await connection.set_type_codec("jsonb", encoder=dumps, decoder=loads, schema="pg_catalog")
 
 
 class PostgresStore:

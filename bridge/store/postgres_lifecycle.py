@@ -6,7 +6,6 @@ one transaction, so its cost barely grows with the number of alerts in the deliv
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -14,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from bridge.jsontext import dumps
 from bridge.store.base import StoredAlert
 from bridge.store.pending import AlreadyProcessed
 from bridge.store.postgres_rows import stored_alert
@@ -118,16 +118,16 @@ def _apply_arguments(write: ProcessingWrite) -> list[Any]:
     return [
         [x.alert_id for x in c], [x.severity for x in c], [x.base_severity for x in c],
         [x.category for x in c], [x.business_impact for x in c], [x.urgency for x in c],
-        [x.confidence for x in c], [json.dumps(list(x.reasons)) for x in c],
-        [json.dumps(dict(x.enrichment)) for x in c], [x.at for x in c],
+        [x.confidence for x in c], [dumps(list(x.reasons)) for x in c],
+        [dumps(dict(x.enrichment)) for x in c], [x.at for x in c],
         [x.alert_id for x in o], [x.am_status for x in o], [x.starts_at for x in o],
         [x.group_key for x in o], [x.receiver for x in o], [x.received_at for x in o],
         [x.alert_id for x in t], [x.at for x in t], [x.kind for x in t], [x.actor for x in t],
-        [x.message for x in t], [json.dumps(dict(x.detail)) for x in t],
+        [x.message for x in t], [dumps(dict(x.detail)) for x in t],
         [k[0] for k in p], [k[1] for k in p], [k[2] for k in p], len(p),
         [x.source for x in e], [x.event_type for x in e], [x.severity for x in e],
         [x.platform for x in e], [x.asset_id for x in e], [x.title for x in e],
-        [json.dumps(dict(x.details)) for x in e], [x.created_at for x in e],
+        [dumps(dict(x.details)) for x in e], [x.created_at for x in e],
         [x[0] for x in s], [x[1] for x in s], sorted(write.resolved_ids),
     ]  # fmt: skip
 
@@ -189,7 +189,7 @@ async def _merge_duplicates(connection: Any, write: ProcessingWrite) -> None:
         primaries,
         [len(merged[p]) for p in primaries],
         [latest[p] for p in primaries],
-        [json.dumps(merged[p]) for p in primaries],
+        [dumps(merged[p]) for p in primaries],
     )
 
 
@@ -225,7 +225,7 @@ async def insert_timeline(connection: Any, entry: TimelineEntry) -> None:
         entry.kind,
         entry.actor,
         entry.message,
-        json.dumps(dict(entry.detail)),
+        dumps(dict(entry.detail)),
     )
 
 

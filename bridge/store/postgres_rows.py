@@ -7,12 +7,12 @@ delivery order, with the same meaning the SQLite store gives it alert by alert.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from bridge.jsontext import dumps, loads
 from bridge.store.base import (
     AlertStatus,
     Delivery,
@@ -61,8 +61,8 @@ def delivery_arguments(delivery: Delivery) -> tuple[Any, ...]:
         [a.category for a in chosen_alerts],
         [a.asset_id for a in chosen_alerts],
         [a.environment for a in chosen_alerts],
-        [json.dumps(dict(a.labels)) for a in chosen_alerts],
-        [json.dumps(dict(a.annotations)) for a in chosen_alerts],
+        [dumps(dict(a.labels)) for a in chosen_alerts],
+        [dumps(dict(a.annotations)) for a in chosen_alerts],
         [a.generator_url for a in chosen_alerts],
     )
 
@@ -105,7 +105,7 @@ def receipt_results(
 
 def _json(value: Any) -> Any:
     # The jsonb codec decodes JSON columns; text that holds JSON (none today) would be parsed.
-    return json.loads(value) if isinstance(value, str) else value
+    return loads(value) if isinstance(value, str) else value
 
 
 def _time(value: Any) -> datetime | None:

@@ -6,11 +6,11 @@ Every function runs on a store worker thread; writers run inside the writer's tr
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bridge.jsontext import dumps, loads
 from bridge.store.base import StoredAlert
 from bridge.store.pending import AlreadyProcessed
 from bridge.store.records import (
@@ -70,7 +70,7 @@ def insert_timeline(connection: sqlite3.Connection, entries: Sequence[TimelineEn
     connection.executemany(
         _INSERT_TIMELINE,
         [
-            (e.alert_id, to_text(e.at), e.kind, e.actor, e.message, json.dumps(dict(e.detail)))
+            (e.alert_id, to_text(e.at), e.kind, e.actor, e.message, dumps(dict(e.detail)))
             for e in entries
         ],
     )
@@ -87,7 +87,7 @@ def apply_processing(
         _CLASSIFY,
         [
             (c.severity, c.base_severity, c.category, c.business_impact, c.urgency, c.confidence,
-             json.dumps(list(c.reasons)), json.dumps(dict(c.enrichment)), to_text(c.at),
+             dumps(list(c.reasons)), dumps(dict(c.enrichment)), to_text(c.at),
              to_text(c.at), c.alert_id)
             for c in write.classifications
         ],
@@ -102,7 +102,7 @@ def apply_processing(
             "exact": link.exact,
         }
         at = to_text(link.at)
-        connection.execute(_MERGE_INTO_PRIMARY, (at, at, json.dumps(merged), link.primary_id))
+        connection.execute(_MERGE_INTO_PRIMARY, (at, at, dumps(merged), link.primary_id))
     connection.executemany(
         _INSERT_OCCURRENCE,
         [
@@ -116,7 +116,7 @@ def apply_processing(
         _INSERT_EVENT,
         [
             (e.source, e.event_type, e.severity, e.platform, e.asset_id, e.title,
-             json.dumps(dict(e.details)), to_text(e.created_at))
+             dumps(dict(e.details)), to_text(e.created_at))
             for e in write.events
         ],
     )  # fmt: skip
@@ -162,7 +162,7 @@ def get_alert(connection: sqlite3.Connection, alert_id: int) -> AlertDetail | No
             kind=row["kind"],
             message=row["message"],
             actor=row["actor"],
-            detail=json.loads(row["detail"]),
+            detail=loads(row["detail"]),
         )
         for row in fetch_dicts(
             connection,

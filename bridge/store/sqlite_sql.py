@@ -6,12 +6,12 @@ and there is no network round trip to batch away. The whole delivery still commi
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bridge.jsontext import dumps, loads
 from bridge.store.base import (
     AlertPage,
     AlertQuery,
@@ -140,8 +140,8 @@ def _record_alert(
                 "resolved" if alert.status == "resolved" else "open",
                 alert.asset_id,
                 alert.environment,
-                json.dumps(dict(alert.labels)),
-                json.dumps(dict(alert.annotations)),
+                dumps(dict(alert.labels)),
+                dumps(dict(alert.annotations)),
                 alert.generator_url,
                 starts,
                 to_text(alert.ends_at),
@@ -206,7 +206,7 @@ def fetch_dicts(
 
 
 def _json(value: Any) -> Any:
-    return None if value is None else json.loads(value)
+    return None if value is None else loads(value)
 
 
 def sqlite_alert(row: Mapping[str, Any]) -> StoredAlert:
