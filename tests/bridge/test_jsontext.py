@@ -28,5 +28,5 @@ def test_round_trip_matches_the_standard_library(value: object) -> None:
 
 
 def test_unserialisable_values_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Unable to serialize"):
         dumps({"x": object()})
