@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bridge.dedupe import decide
 from bridge.dedupe.config import DedupeConfig
 from bridge.dedupe.model import DedupeCandidate, DedupeDecision
-from bridge.dedupe.similarity import Signature, score
+from bridge.dedupe.similarity import Signature, field_score, jaccard
 
 
 @dataclass(slots=True)
@@ -71,6 +71,7 @@ class InMemoryDedupeIndex:
         best: tuple[int, Signature] | None = None
         best_score = -1.0
         compared: set[int] = set()
+        weights = cfg.weights
         for key in self._bucket_keys(sig):
             bucket = self._buckets.get(key)
             if bucket is None:
@@ -83,7 +84,10 @@ class InMemoryDedupeIndex:
                 if pid in compared or primary.last_ms < lo or primary.first_ms > hi:
                     continue
                 compared.add(pid)
-                value = score(sig, primary.sig, cfg.weights)
+                fields = field_score(sig, primary.sig, weights)
+                if fields + weights.title < best_score:
+                    continue  # even identical titles could not reach the best so far
+                value = fields + weights.title * jaccard(sig.tokens, primary.sig.tokens)
                 # Ties go to the oldest primary (lowest id), as in the Lua script.
                 if value > best_score or (value == best_score and best and pid < best[0]):
                     best, best_score = (pid, primary.sig), value

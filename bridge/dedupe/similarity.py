@@ -54,6 +54,11 @@ class Signature:
 
 
 def score(a: Signature, b: Signature, w: DedupeWeights) -> float:
+    return field_score(a, b, w) + w.title * jaccard(a.tokens, b.tokens)
+
+
+def field_score(a: Signature, b: Signature, w: DedupeWeights) -> float:
+    """The score without its title term; ``field_score + w.title`` bounds :func:`score`."""
     total = 0.0
     if a.asset_id and a.asset_id == b.asset_id:
         total += w.asset_id
@@ -63,7 +68,7 @@ def score(a: Signature, b: Signature, w: DedupeWeights) -> float:
         total += w.severity
     if a.source and a.source == b.source:
         total += w.source
-    return total + w.title * jaccard(a.tokens, b.tokens)
+    return total
 
 
 def explain(a: Signature, b: Signature, w: DedupeWeights) -> list[str]:

@@ -246,6 +246,12 @@ def end_suppressions(connection: sqlite3.Connection, now: datetime) -> list[Stor
     return [transition(connection, c) for c in change]
 
 
+_HISTORY_COUNTS = """
+SELECT coalesce(sum(created_at >= ?), 0), count(*) FROM alert_instances
+WHERE rule_id IS ? AND asset_id IS ? AND created_at >= ?
+  AND id NOT IN (SELECT value FROM json_each(?))"""
+
+
 def classification_history(
     connection: sqlite3.Connection,
     pairs: Sequence[tuple[str | None, str | None]],
@@ -253,16 +259,14 @@ def classification_history(
     now: datetime,
 ) -> ClassificationHistory:
     week, month = to_text(now - timedelta(days=7)), to_text(now - timedelta(days=30))
-    excluded = set(exclude_ids)
+    excluded = dumps(sorted(set(exclude_ids)))
     counts: dict[tuple[str | None, str | None], tuple[int, int]] = {}
     for rule_id, asset_id in set(pairs):
-        rows = connection.execute(
-            "SELECT id, created_at FROM alert_instances "
-            "WHERE rule_id IS ? AND asset_id IS ? AND created_at >= ?",
-            (rule_id, asset_id, month),
-        ).fetchall()
-        kept = [created for alert_id, created in rows if alert_id not in excluded]
-        counts[(rule_id, asset_id)] = (sum(created >= week for created in kept), len(kept))
+        # Counted by SQLite over the history index, however long the month's history is.
+        last_week, last_month = connection.execute(
+            _HISTORY_COUNTS, (week, rule_id, asset_id, month, excluded)
+        ).fetchone()
+        counts[(rule_id, asset_id)] = (last_week, last_month)
     related: dict[int, tuple[int, str | None, str | None]] = {}
     for column, values in (
         ("rule_id", {rule for rule, _ in pairs if rule is not None}),

@@ -6,6 +6,7 @@ and there is no network round trip to batch away. The whole delivery still commi
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -75,8 +76,13 @@ WHERE id = ?"""
 
 def to_text(value: datetime | None) -> str | None:
     """Fixed-width UTC text, so that text order is time order."""
-    if value is None:
-        return None
+    return None if value is None else _utc_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_text(value: datetime) -> str:
+    # Cached: a pass writes its deliveries' few receive times once per alert, occurrence and
+    # timeline line. Equal datetimes in other zones are the same instant, hence the same text.
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
