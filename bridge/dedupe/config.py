@@ -44,6 +44,9 @@ class DedupeConfig(BaseModel):
     window: timedelta = Field(default=timedelta(hours=1))
     # Primaries compared per bucket (the most recent ones), which bounds the cost per alert.
     max_candidates: int = Field(default=50, ge=1, le=10_000)
+    # In-process index only (Redis expires its keys by the window): primaries held at most,
+    # the least recently seen dropped first, so memory stays bounded at any alert rate.
+    max_primaries: int = Field(default=50_000, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -6,7 +6,10 @@ task touches the index: that is its atomicity (no lock needed, none taken).
 Layout, mirroring Redis: primaries by id; a fingerprint map for the exact fast path; buckets by
 asset and by event type holding the most recently seen primaries (at most ``max_candidates``
 each, so the cost per alert stays bounded). Expiry is by the alerts' own clock: entries whose
-last occurrence is more than a window behind the newest ``seen_at`` are swept.
+last occurrence is more than a window behind the newest ``seen_at`` are swept. Memory is bounded
+too: at most ``max_primaries`` primaries are held, the least recently seen dropped first (a
+later alert of a dropped primary starts a new one), and the fingerprint map at most four times
+that.
 """
 
 from __future__ import annotations
@@ -98,6 +101,9 @@ class InMemoryDedupeIndex:
         return decide.new_primary(sig, best, cfg)
 
     async def forget(self, alert_id: int) -> None:
+        self._drop(alert_id)
+
+    def _drop(self, alert_id: int) -> None:
         primary = self._primaries.pop(alert_id, None)
         if primary is None:
             return
@@ -105,6 +111,8 @@ class InMemoryDedupeIndex:
             bucket = self._buckets.get(key)
             if bucket is not None:
                 bucket.pop(alert_id, None)
+                if not bucket:
+                    del self._buckets[key]
         if self._fingerprints.get(primary.fingerprint, (None,))[0] == alert_id:
             del self._fingerprints[primary.fingerprint]
 
@@ -132,14 +140,26 @@ class InMemoryDedupeIndex:
 
     def _merge(self, primary: _Primary, fingerprint: str, seen: int, cfg: DedupeConfig) -> None:
         primary.last_ms = max(primary.last_ms, seen)
-        self._fingerprints[fingerprint] = (primary.id, primary.last_ms)
+        # Dicts keep insertion order: re-inserting makes it the most recently seen.
+        self._primaries[primary.id] = self._primaries.pop(primary.id)
+        self._remember(fingerprint, (primary.id, primary.last_ms), cfg)
         self._touch(primary, cfg)
 
     def _add(self, c: DedupeCandidate, sig: Signature, seen: int, cfg: DedupeConfig) -> None:
         primary = _Primary(c.alert_id, c.fingerprint, sig, seen, seen)
         self._primaries[c.alert_id] = primary
-        self._fingerprints[c.fingerprint] = (c.alert_id, seen)
+        self._remember(c.fingerprint, (c.alert_id, seen), cfg)
         self._touch(primary, cfg)
+        while len(self._primaries) > cfg.max_primaries:
+            self._drop(next(iter(self._primaries)))  # the least recently seen
+
+    def _remember(self, fingerprint: str, hit: tuple[int, int], cfg: DedupeConfig) -> None:
+        self._fingerprints.pop(fingerprint, None)
+        self._fingerprints[fingerprint] = hit
+        if len(self._fingerprints) > 4 * cfg.max_primaries:
+            # Amortised: keep the newer half of those whose primary is still held.
+            held = [(fp, h) for fp, h in self._fingerprints.items() if h[0] in self._primaries]
+            self._fingerprints = dict(held[-2 * cfg.max_primaries :])
 
     def _maybe_sweep(self, seen: int, window: int) -> None:
         # Sweep whenever the clock has moved a quarter window: amortised O(1) per alert.
