@@ -7,7 +7,6 @@ store is opened (and migrated) when the app starts and closed when it stops.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -52,6 +51,7 @@ from bridge.pipeline.worker import worker_context
 from bridge.receiver import receive_alertmanager
 from bridge.store import StoreError, open_store
 from bridge.sweep import lifecycle_context
+from bridge.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -177,9 +177,7 @@ async def store_context(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        probe.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await probe
+        await stop_tasks([probe])
         await store.close()
 
 

@@ -10,7 +10,6 @@ something malformed, is logged and counted; rows already stored stay as they wer
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bridge.assets import CRITICALITIES, AssetRow
+from bridge.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,4 @@ async def asset_sync_context(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_tasks([task])

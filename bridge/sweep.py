@@ -17,7 +17,6 @@ they are the bulk of the history and only needed for debugging recent deliveries
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from aiohttp import web
 
 from bridge.keys import CONFIG, METRICS, STORE
 from bridge.store import StoreError
+from bridge.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -110,16 +110,3 @@ async def lifecycle_context(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await stop_tasks(tasks)
-
-
-async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
-    """Cancel until done: Python 3.11's ``wait_for`` can swallow a cancellation that lands
-    just as its inner operation completes, and the task would then run on."""
-    pending = {task for task in tasks if not task.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=0.5)
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            task.result()

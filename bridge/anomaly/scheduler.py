@@ -16,6 +16,7 @@ worker thread so the webhook receiver keeps answering.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -29,6 +30,7 @@ from bridge.anomaly.factory import FloatDetector, build_detector
 from bridge.anomaly.prometheus_api import PrometheusClient, QueryFailed, RangeResult, Series
 from bridge.anomaly.publish import Published, SchedulerMetrics, ScoreCollector
 from bridge.anomaly.state_store import QueryState, SeriesRecord, StateStore
+from bridge.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +248,7 @@ class AnomalyScheduler:
             self._tasks.append(asyncio.create_task(self._loop(runner), name=name))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Cancelled until done. A loop that had already failed is not re-raised at shutdown.
+        with contextlib.suppress(Exception):
+            await stop_tasks(self._tasks)
         self._tasks.clear()

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from bridge.escalation.policy import EscalationConfig, Level
 from bridge.escalation.records import Claim, DueAlert, EscalationStore
 from bridge.store import StoreError
+from bridge.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -131,9 +132,8 @@ class EscalationScheduler:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks([self._task])
+            self._task = None
 
     async def _run(self) -> None:
         while True:

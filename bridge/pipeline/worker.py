@@ -27,7 +27,7 @@ from bridge.metrics import BridgeMetrics
 from bridge.pipeline.base import Batch, Pipeline, StageFailed, StoreRef
 from bridge.store import StoreError
 from bridge.store.pending import AlreadyProcessed
-from bridge.sweep import stop_tasks
+from bridge.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
 
