@@ -43,8 +43,9 @@ bench: venv services ## Run the benchmarks (numbers recorded in docs/benchmarks.
 	$(PY) -m benchmarks.escalation.bench_tick --alerts 100000 --due 100
 	$(PY) -m benchmarks.escalation.bench_tick --alerts 100000 --due 100 --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
-bench-soak: venv services ## Five-minute bridge run showing memory stays flat
+bench-soak: venv services ## Five-minute bridge runs (PostgreSQL + Redis, SQLite) showing memory stays flat
 	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --duration 300 --rss-interval 10 --markdown docs/benchmarks.md
+	$(PY) benchmarks/bridge/bench_webhook.py --store sqlite --duration 300 --rss-interval 10 --label 'SQLite, 300 s' --markdown docs/benchmarks.md
 
 bench-anomaly: venv ## NAB score of the default anomaly detector (NAB=/path/to/NAB) and its scoring cost
 	@mkdir -p .run
