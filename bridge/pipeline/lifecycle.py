@@ -3,9 +3,9 @@
 One store write per worker pass (several deliveries): classification columns, dedupe merges
 (primary id, occurrence count, last occurrence, duplicates), one occurrence row per distinct
 receipt, timeline entries (created, occurrence, classified, deduplicated into #N, resolved by
-Alertmanager), a ``security_events`` row per new alert, and each new open primary alert's
-entry in the escalation schedule. Time to resolve is observed here for
-alerts Alertmanager resolved.
+Alertmanager), a ``security_events`` row per new alert, each new open primary alert's entry
+in the escalation schedule, and the compliance assessments of rules that name frameworks.
+Time to resolve is observed here for alerts Alertmanager resolved.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from bridge.metrics import BridgeMetrics
 from bridge.pipeline.base import Batch, StoreRef
+from bridge.pipeline.compliance import assessments
 from bridge.pipeline.dedupe import alert_source
 from bridge.store.base import ReceiptResult
 from bridge.store.records import (
@@ -105,9 +106,10 @@ def processing_write(batch: Batch) -> ProcessingWrite:
         (r.instance_id, at) for r in batch.created
         if not r.resolved and r.instance_id not in merged
     ]  # fmt: skip
+    compliance = [x for r in batch.fresh for x in assessments(r, at)]
     return ProcessingWrite(
         classifications, duplicates, occurrences, timeline, resolved_ids, processed,
-        [security_event(r, batch) for r in batch.created], scheduled,
+        [security_event(r, batch) for r in batch.created], scheduled, compliance,
     )  # fmt: skip
 
 
@@ -162,4 +164,5 @@ def merge_writes(writes: Sequence[ProcessingWrite]) -> ProcessingWrite:
         processed=[x for w in writes for x in w.processed],
         events=[x for w in writes for x in w.events],
         scheduled=[x for w in writes for x in w.scheduled],
+        compliance=[x for w in writes for x in w.compliance],
     )

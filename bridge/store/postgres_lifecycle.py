@@ -22,12 +22,14 @@ from bridge.store.records import (
     AlertDetail,
     AlertNotFound,
     ClassificationHistory,
+    ComplianceAssessment,
     InvalidTransition,
     Occurrence,
     ProcessingWrite,
     ResolvedTiming,
     TimelineEntry,
     Transition,
+    current_assessments,
     transition_entry,
 )
 from bridge.store.rows import COLUMNS_SQL
@@ -143,7 +145,7 @@ async def apply_processing(connection: Any, write: ProcessingWrite) -> list[Reso
 
 
 async def _apply(connection: Any, write: ProcessingWrite) -> list[ResolvedTiming]:
-    if not (write.duplicates or write.resolved_ids):
+    if not (write.duplicates or write.resolved_ids or write.compliance):
         # One statement is its own transaction: one round trip on the hot path.
         await connection.execute(_APPLY, *_apply_arguments(write))
         return []
@@ -151,6 +153,8 @@ async def _apply(connection: Any, write: ProcessingWrite) -> list[ResolvedTiming
         await connection.execute(_APPLY, *_apply_arguments(write))
         if write.duplicates:
             await _merge_duplicates(connection, write)
+        if write.compliance:
+            await _assess(connection, current_assessments(write.compliance))
         if not write.resolved_ids:
             return []
         rows = await connection.fetch(
@@ -190,6 +194,49 @@ async def _merge_duplicates(connection: Any, write: ProcessingWrite) -> None:
         [len(merged[p]) for p in primaries],
         [latest[p] for p in primaries],
         [dumps(merged[p]) for p in primaries],
+    )
+
+
+_FRAMEWORKS = """
+INSERT INTO compliance_frameworks (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING
+"""
+_CONTROLS = """
+INSERT INTO compliance_controls (framework_id, control_ref, title)
+SELECT f.id, c.ref, c.title
+FROM unnest($1::text[], $2::text[], $3::text[]) AS c (framework, ref, title)
+JOIN compliance_frameworks f ON f.name = c.framework
+ON CONFLICT (framework_id, control_ref) DO NOTHING
+"""
+# A recovered (older) delivery never overwrites a newer assessment.
+_ASSESS = """
+INSERT INTO compliance_assessments (control_id, asset_id, status, evidence, assessed_at, source)
+SELECT cc.id, a.asset_id, a.status, a.evidence::jsonb, a.at, 'secmon'
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+     AS a (framework, ref, asset_id, status, evidence, at)
+JOIN compliance_frameworks f ON f.name = a.framework
+JOIN compliance_controls cc ON cc.framework_id = f.id AND cc.control_ref = a.ref
+ON CONFLICT (control_id, asset_id) WHERE source = 'secmon'
+DO UPDATE SET status = EXCLUDED.status, evidence = EXCLUDED.evidence,
+              assessed_at = EXCLUDED.assessed_at
+WHERE compliance_assessments.assessed_at <= EXCLUDED.assessed_at
+"""
+
+
+async def _assess(connection: Any, rows: Sequence[ComplianceAssessment]) -> None:
+    await connection.execute(_FRAMEWORKS, sorted({a.framework for a in rows}))
+    controls = {(a.framework, a.control_ref): a.control_title for a in rows}
+    keys = sorted(controls)
+    await connection.execute(
+        _CONTROLS, [k[0] for k in keys], [k[1] for k in keys], [controls[k] for k in keys]
+    )
+    await connection.execute(
+        _ASSESS,
+        [a.framework for a in rows],
+        [a.control_ref for a in rows],
+        [a.asset_id for a in rows],
+        [a.status for a in rows],
+        [dumps(dict(a.evidence)) for a in rows],
+        [a.assessed_at for a in rows],
     )
 
 

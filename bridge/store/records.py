@@ -100,6 +100,31 @@ class SecurityEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ComplianceAssessment:
+    """The current state of one control of one framework on one asset, as an alert shows it.
+
+    Written as the row with ``source = 'secmon'`` for (control, asset): framework and control
+    are created on first use, and a later assessment of the same pair replaces it.
+    """
+
+    framework: str
+    control_ref: str  # the rule that checks the control
+    control_title: str
+    asset_id: str  # empty when the alert names no asset
+    status: str  # 'non_compliant' while the alert fires, 'compliant' once resolved
+    evidence: Mapping[str, Any]
+    assessed_at: datetime
+
+
+def current_assessments(
+    assessments: Sequence[ComplianceAssessment],
+) -> list[ComplianceAssessment]:
+    """The last assessment per (framework, control, asset), in key order: the rows to write."""
+    latest = {(a.framework, a.control_ref, a.asset_id): a for a in assessments}
+    return [latest[key] for key in sorted(latest)]
+
+
+@dataclass(frozen=True, slots=True)
 class DuplicateLink:
     """``alert_id`` was found to repeat ``primary_id``: merge it into the primary."""
 
@@ -128,6 +153,8 @@ class ProcessingWrite:
     # New open primary alerts and when their escalation starts (their creation time): only
     # classified, deduplicated alerts reach the escalation scheduler.
     scheduled: Sequence[tuple[int, datetime]] = ()
+    # Compliance state the deliveries' alerts show, at most one per (framework, control, asset).
+    compliance: Sequence[ComplianceAssessment] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,12 +18,14 @@ from bridge.store.records import (
     AlertDetail,
     AlertNotFound,
     ClassificationHistory,
+    ComplianceAssessment,
     InvalidTransition,
     Occurrence,
     ProcessingWrite,
     ResolvedTiming,
     TimelineEntry,
     Transition,
+    current_assessments,
     transition_entry,
 )
 from bridge.store.rows import COLUMNS_SQL
@@ -122,6 +124,8 @@ def apply_processing(
     )  # fmt: skip
     connection.executemany(SCHEDULE, [(alert_id, to_text(at)) for alert_id, at in write.scheduled])
     connection.executemany(UNSCHEDULE, [(alert_id,) for alert_id in write.resolved_ids])
+    if write.compliance:
+        _assess(connection, current_assessments(write.compliance))
     timings = []
     for alert_id in write.resolved_ids:
         row = connection.execute(
@@ -133,6 +137,40 @@ def apply_processing(
             seconds = (_time(row[2]) - _time(row[1])).total_seconds()
             timings.append(ResolvedTiming(alert_id, row[0], max(0.0, seconds)))
     return timings
+
+
+_ASSESS = """
+INSERT INTO compliance_assessments (control_id, asset_id, status, evidence, assessed_at, source)
+SELECT cc.id, ?, ?, ?, ?, 'secmon'
+FROM compliance_controls cc JOIN compliance_frameworks f ON f.id = cc.framework_id
+WHERE f.name = ? AND cc.control_ref = ?
+ON CONFLICT (control_id, asset_id) WHERE source = 'secmon'
+DO UPDATE SET status = excluded.status, evidence = excluded.evidence,
+              assessed_at = excluded.assessed_at
+WHERE assessed_at <= excluded.assessed_at"""
+
+
+def _assess(connection: sqlite3.Connection, rows: Sequence[ComplianceAssessment]) -> None:
+    """Frameworks and controls on first use, then one current row per (control, asset);
+    a recovered (older) delivery never overwrites a newer assessment."""
+    connection.executemany(
+        "INSERT OR IGNORE INTO compliance_frameworks (name) VALUES (?)",
+        [(name,) for name in sorted({a.framework for a in rows})],
+    )
+    controls = {(a.framework, a.control_ref): a.control_title for a in rows}
+    connection.executemany(
+        "INSERT OR IGNORE INTO compliance_controls (framework_id, control_ref, title) "
+        "SELECT id, ?, ? FROM compliance_frameworks WHERE name = ?",
+        [(ref, title, framework) for (framework, ref), title in sorted(controls.items())],
+    )
+    connection.executemany(
+        _ASSESS,
+        [
+            (a.asset_id, a.status, dumps(dict(a.evidence)), to_text(a.assessed_at),
+             a.framework, a.control_ref)
+            for a in rows
+        ],
+    )  # fmt: skip
 
 
 def get_alert(connection: sqlite3.Connection, alert_id: int) -> AlertDetail | None:

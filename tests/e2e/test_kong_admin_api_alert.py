@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.bridge.helpers import query
 from tests.harness.estate import start_estate
 from tests.harness.processes import Launcher
 from tests.harness.wait import wait_until
@@ -71,3 +72,20 @@ async def test_kong_admin_api_over_http_alerts_in_bridge_then_resolves(
         assert done["id"] == alert["id"]
         assert done["resolved_at"] is not None
         assert (done["am_status"], done["resolved_by"]) == ("resolved", "alertmanager")
+
+    # The rule's metadata names PCI_DSS and SOC2: the resolution left the control compliant.
+    async def assessed() -> list[tuple[Any, ...]] | None:
+        rows = await query(
+            f"sqlite:///{workdir / 'bridge.db'}",
+            "SELECT cf.name, cc.control_ref, ca.asset_id, ca.status FROM compliance_assessments ca "
+            "JOIN compliance_controls cc ON cc.id = ca.control_id "
+            "JOIN compliance_frameworks cf ON cf.id = cc.framework_id "
+            "WHERE cc.control_ref = 'kong_http_admin_api' ORDER BY 1",
+        )
+        return rows if rows and all(row[3] == "compliant" for row in rows) else None
+
+    rows = await wait_until(assessed, timeout=30, what="compliance assessments marked compliant")
+    assert rows == [
+        ("PCI_DSS", RULE_ID, "edge", "compliant"),
+        ("SOC2", RULE_ID, "edge", "compliant"),
+    ]
