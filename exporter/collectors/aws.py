@@ -105,6 +105,7 @@ class AwsCollector:
                 profile=config.profile,
                 role_arn=config.role_arn,
                 endpoint_url=endpoints.get("sts"),
+                region=config.regions[0],
             ),
             endpoints=endpoints,
             timeout=config.timeout,

@@ -63,16 +63,28 @@ DEFAULT_THROTTLE_WAIT = 5.0
 
 
 def make_session(
-    *, profile: str | None, role_arn: str | None, endpoint_url: str | None
+    *,
+    profile: str | None,
+    role_arn: str | None,
+    endpoint_url: str | None,
+    region: str | None = None,
 ) -> boto3.Session:
-    """A session on the standard credential chain, assuming ``role_arn`` when given."""
+    """A session on the standard credential chain, assuming ``role_arn`` when given.
+
+    The role is assumed through STS in ``region`` (the collector's first region), so it works
+    without a default region in the environment or the profile.
+    """
     base = boto3.Session(profile_name=profile)
     if role_arn is None:
         return base
     core = base._session  # boto3 exposes no public hook for refreshable assume-role credentials
+    sts_region = region or base.region_name
 
     def sts_client(service_name: str, **kwargs: Any) -> Any:
-        return core.create_client(service_name, **{**kwargs, "endpoint_url": endpoint_url})
+        kwargs = {**kwargs, "endpoint_url": endpoint_url}
+        if sts_region:
+            kwargs["region_name"] = sts_region
+        return core.create_client(service_name, **kwargs)
 
     fetcher = AssumeRoleCredentialFetcher(
         client_creator=sts_client,

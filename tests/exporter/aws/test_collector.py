@@ -12,6 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter.collectors.aws import AwsCollector
+from exporter.collectors.aws_api import make_session
 from exporter.collectors.base import CollectorError
 from exporter.detection import Engine, load_rules
 from exporter.events import Event
@@ -247,3 +248,53 @@ async def test_failures_keep_the_last_good_snapshot_and_never_log_credentials(
     for secret in (SECRET_KEY, ACCESS_KEY_ID):
         assert secret not in caplog.text
         assert secret not in str(caught.value)
+
+
+async def test_role_arn_polls_with_credentials_assumed_through_sts(
+    moto_url: str, fake_aws: tuple[str, FakeAwsJson]
+) -> None:
+    """``role_arn``: the collector's calls are signed with the role's temporary credentials,
+    which moto's real STS ``AssumeRole`` issued for the ``secmon-exporter`` session."""
+    role = "arn:aws:iam::210987654321:role/secmon-reader"
+    region = "sa-east-1"
+    config = aws_config(
+        moto_url,
+        fake_aws[0],
+        regions=[region],
+        role_arn=role,
+        endpoint_urls={"ec2": moto_url, "sts": moto_url, "cloudtrail": fake_aws[0],
+                       "config": fake_aws[0]},
+        cloudtrail=False,
+        config_rules=False,
+    )  # fmt: skip
+    session = make_session(profile=None, role_arn=role, endpoint_url=moto_url, region=region)
+    assumed = session.get_credentials()
+    assert assumed is not None
+    credentials = assumed.get_frozen_credentials()
+    assert credentials.access_key != ACCESS_KEY_ID
+    assert credentials.token  # temporary credentials carry a session token
+    identity = session.client("sts", region_name=region, endpoint_url=moto_url)
+    arn = identity.get_caller_identity()["Arn"]
+    assert arn.endswith(":assumed-role/secmon-reader/secmon-exporter")
+    # moto keeps each account apart: a world-open group in the role's account (210987654321)
+    # must be seen, one in the base credentials' account (moto's default) must not.
+    groups: dict[str, str] = {}
+    for name, client in (
+        ("role", session.client("ec2", region_name=region, endpoint_url=moto_url)),
+        ("base", ec2(moto_url, region)),
+    ):
+        vpc = client.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        groups[name] = client.create_security_group(GroupName=name, Description=name, VpcId=vpc)[
+            "GroupId"
+        ]
+        client.authorize_security_group_ingress(
+            GroupId=groups[name],
+            IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        )
+    collector = AwsCollector(config)
+    try:
+        snapshot = await collector.poll()
+    finally:
+        await collector.close()
+    [state] = fired(list(snapshot.events))["aws_sg_world_open_all_ports"]
+    assert state.data["group_id"] == groups["role"]
