@@ -93,7 +93,9 @@ class EscalationScheduler:
             claims: list[Claim] = []
             next_check: dict[int, datetime | None] = {}
             by_id = {alert.id: alert for alert in due}
-            for alert in due:
+            for n, alert in enumerate(due, 1):
+                if n % 16 == 0:
+                    await asyncio.sleep(0)
                 levels = self.config.policy_for(
                     severity=alert.severity,
                     category=alert.category,
@@ -116,6 +118,8 @@ class EscalationScheduler:
                 )
                 first_levels += claim.level == 1
                 await self.on_claimed(by_id[claim.alert_id], claim)
+                if first_levels % 16 == 0:
+                    await asyncio.sleep(0)  # a burst of new alerts: let webhooks in
             if first_levels:
                 logger.info("escalation: level 1 claimed for %d new alert(s)", first_levels)
             won.extend(batch_won)

@@ -7,6 +7,7 @@ stage sees, so a stage can enrich it (classification, anomaly context) or narrow
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -65,6 +66,13 @@ class BatchStage(Stage, Protocol):
     async def process_many(self, batches: Sequence[Batch]) -> list[Batch]: ...
 
 
+async def yield_to_loop() -> None:
+    """Let the event loop run other tasks (the webhook) between deliveries of a pass: the
+    stages' work is CPU-bound Python, and a whole pass at once would hold every request that
+    arrives meanwhile for its full length."""
+    await asyncio.sleep(0)
+
+
 class StageFailed(Exception):
     """A stage raised; the alerts are stored, the rest of the pipeline did not run."""
 
@@ -95,7 +103,11 @@ class Pipeline:
                 if isinstance(stage, BatchStage):
                     current = await stage.process_many(current)
                 else:
-                    current = [await stage.process(batch) for batch in current]
+                    done = []
+                    for batch in current:
+                        done.append(await stage.process(batch))
+                        await yield_to_loop()
+                    current = done
             except Exception as exc:
                 raise StageFailed(stage.name, exc) from exc
         return current

@@ -18,7 +18,7 @@ from bridge.classify import (
     ClassificationEngine,
     HistoryCounts,
 )
-from bridge.pipeline.base import Batch, StoreRef
+from bridge.pipeline.base import Batch, StoreRef, yield_to_loop
 from bridge.store.base import IncomingAlert
 from bridge.store.records import ClassificationHistory
 
@@ -125,4 +125,5 @@ class Classify:
                 facts = alert_facts(receipt.instance_id, receipt.alert)
                 results[receipt.instance_id] = await self._engine.classify(facts, context, now=now)
             out.append(dataclasses.replace(batch, classifications=results))
+            await yield_to_loop()  # between deliveries: webhooks wait for no whole pass
         return out

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bridge.metrics import BridgeMetrics
-from bridge.pipeline.base import Batch, StoreRef
+from bridge.pipeline.base import Batch, StoreRef, yield_to_loop
 from bridge.pipeline.compliance import assessments
 from bridge.pipeline.dedupe import alert_source
 from bridge.store.base import ReceiptResult
@@ -143,7 +143,11 @@ class Lifecycle:
 
     async def process_many(self, batches: Sequence[Batch]) -> list[Batch]:
         """One transaction for every delivery of the pass."""
-        write = merge_writes([processing_write(batch) for batch in batches])
+        writes = []
+        for batch in batches:
+            writes.append(processing_write(batch))
+            await yield_to_loop()
+        write = merge_writes(writes)
         if not (write.occurrences or write.timeline or write.classifications):
             return list(batches)
         for timing in await self._store().apply_processing(write):
