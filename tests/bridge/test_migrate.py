@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
-from bridge.store import open_store
+from bridge.store import open_store, postgres_sql
 from bridge.store.migrate import Migration, check_versions, load_migrations, pending
 from bridge.store.sqlite_sql import CREATE_SCHEMA_MIGRATIONS
+from tests.bridge.helpers import drop_bridge_tables, query
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
@@ -103,3 +106,53 @@ async def test_upgrade_moves_escalation_times_to_the_schedule(tmp_path: Path) ->
         columns = {row[1] for row in connection.execute("PRAGMA table_info(alert_instances)")}
     assert rows == [("new", created), ("waiting", "2026-11-25T10:15:00.000000Z")]
     assert "escalation_next_at" not in columns
+
+
+@pytest.mark.postgres
+async def test_postgres_upgrade_moves_escalation_times_to_the_schedule(postgres_url: str) -> None:
+    """The same upgrade on PostgreSQL, where "no level left" was stored as 'infinity'."""
+    await drop_bridge_tables(postgres_url)
+    migrations = load_migrations("postgres")
+    (version,) = [m.version for m in migrations if m.name == "escalation_schedule"]
+    connection = await asyncpg.connect(postgres_url, timeout=5)
+    try:
+        await connection.execute(postgres_sql.CREATE_SCHEMA_MIGRATIONS)
+        for migration in (m for m in migrations if m.version < version):
+            await connection.execute(migration.sql)
+            await connection.execute(
+                postgres_sql.INSERT_SCHEMA_VERSION, migration.version, migration.name
+            )
+        created = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+        waiting = created + timedelta(minutes=15)
+        for fingerprint, status, next_at in (
+            ("new", "open", None),
+            ("waiting", "open", waiting),
+            ("finished", "open", "infinity"),
+            ("acked", "acknowledged", waiting),
+        ):
+            await connection.execute(
+                "INSERT INTO alert_instances (fingerprint, am_status, status, labels, "
+                "annotations, starts_at, created_at, updated_at, escalation_next_at) "
+                "VALUES ($1, 'firing', $2, '{}', '{}', $3, $3, $3, $4::text::timestamptz)",
+                fingerprint,
+                status,
+                created,
+                None if next_at is None else str(next_at),
+            )
+    finally:
+        await connection.close()
+
+    store = await open_store(postgres_url)
+    await store.close()
+    rows = await query(
+        postgres_url,
+        "SELECT a.fingerprint, s.next_at FROM escalation_schedule s "
+        "JOIN alert_instances a ON a.id = s.alert_id ORDER BY a.id",
+    )
+    columns = await query(
+        postgres_url,
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = 'alert_instances' AND column_name = 'escalation_next_at'",
+    )
+    assert rows == [("new", created), ("waiting", waiting)]
+    assert columns == []
