@@ -13,6 +13,7 @@ processes each, and feeds them back through the same queue.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -40,6 +41,7 @@ SWEEP_LIMIT = 2000  # receipts claimed per sweep
 DRAIN_SECONDS = 5.0  # on shutdown; what is left is recovered by the next sweep
 
 Clock = Callable[[], datetime]
+ReceiptKey = tuple[str, datetime, str]  # (fingerprint, startsAt, status)
 
 
 def _utcnow() -> datetime:
@@ -102,6 +104,9 @@ class PipelineWorker:
         self._sweep_limit = sweep_limit
         self._clock = clock
         self._tasks: list[asyncio.Task[None]] = []
+        # Receipts this process holds in its queue or is running: a sweep that claims them
+        # again (they waited longer than the lease) must not queue them a second time.
+        self._held: collections.Counter[ReceiptKey] = collections.Counter()
 
     def offer(self, batch: Batch) -> bool:
         """Queue a stored batch; False when full (it stays in the store for the sweep)."""
@@ -112,8 +117,16 @@ class PipelineWorker:
         except asyncio.QueueFull:
             self._own.overflow.inc()
             return False
+        self._hold(batch, 1)
         self._own.queued.set(self._queue.qsize())
         return True
+
+    def _hold(self, batch: Batch, change: int) -> None:
+        for receipt in batch.fresh:
+            key = receipt.alert.receipt_key
+            self._held[key] += change
+            if self._held[key] <= 0:
+                del self._held[key]
 
     async def start(self) -> None:
         self._tasks = [
@@ -145,12 +158,18 @@ class PipelineWorker:
         except StoreError as exc:
             logger.warning("recovery sweep could not claim unprocessed alerts: %s", exc)
             return 0
-        claimed = sum(len(p.receipts) for p in pending)
+        claimed = 0
+        for item in pending:
+            receipts = [r for r in item.receipts if r.alert.receipt_key not in self._held]
+            if not receipts:
+                continue  # still queued here: it waited out the lease, it is not lost
+            claimed += len(receipts)
+            batch = Batch(delivery=item.delivery, receipts=receipts)
+            await self._queue.put(batch)
+            self._hold(batch, 1)
         if claimed:
             self._own.recovered.inc(claimed)
             logger.info("recovery sweep: %d unprocessed alert(s) queued again", claimed)
-        for item in pending:
-            await self._queue.put(Batch(delivery=item.delivery, receipts=item.receipts))
         self._own.queued.set(self._queue.qsize())
         return claimed
 
@@ -168,7 +187,8 @@ class PipelineWorker:
             try:
                 await self._run_pass(batches)
             finally:
-                for _ in batches:
+                for batch in batches:
+                    self._hold(batch, -1)
                     self._queue.task_done()
 
     async def _run_pass(self, batches: list[Batch]) -> None:

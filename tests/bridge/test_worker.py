@@ -281,3 +281,22 @@ async def test_each_new_alert_is_recorded_as_a_security_event(
         ("github_scanner", "kong_http_admin_api", "high", "github", "asset-gh"),
         ("kong", "kong_http_admin_api", "critical", "kong", "asset-kong"),
     ]
+
+
+async def test_a_sweep_does_not_queue_again_what_this_process_still_holds(
+    store: AlertStore, database_url: str
+) -> None:
+    """A delivery that waited in the queue longer than the lease is claimed by the sweep, but
+    not queued a second time: it runs once, and nothing fails as already processed."""
+    clock = Clock(RECEIVED)
+    worker = make_worker(store, pipeline_for(store, database_url), clock)
+    batch = await record(store, "fp-1", "fp-2")
+    assert worker.offer(batch)  # queued; no consumer is running yet
+    clock.now = RECEIVED + LEASE + timedelta(seconds=1)
+    assert await worker.sweep() == 0
+    await record(store, "fp-3")  # stored, never offered: a lost delivery
+    assert await worker.sweep() == 1  # the lost one is recovered
+    await run(worker, lambda: None)
+    assert await unprocessed(database_url) == 0
+    assert await created_entries(database_url) == [1, 1, 1]
+    assert await worker.sweep() == 0  # nothing held, nothing left
