@@ -122,9 +122,10 @@ async def _receive(request: web.Request) -> web.Response:
         )
 
     # The stages run in the background worker: answering now is safe because every receipt
-    # stays unprocessed in the store until the pipeline's write marks it, and a full queue
-    # only delays processing until the recovery sweep claims the receipts.
-    if not app[WORKER].offer(Batch(delivery=delivery, receipts=receipts)):
+    # stays unprocessed in the store until the pipeline's write marks it. A full queue makes
+    # the answer wait briefly for room (backpressure); if it stays full, the recovery sweep
+    # claims the receipts later.
+    if not await app[WORKER].admit(Batch(delivery=delivery, receipts=receipts)):
         logger.debug("pipeline queue full: group %s left to the recovery sweep", payload.group_key)
 
     return web.json_response(

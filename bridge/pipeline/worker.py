@@ -39,6 +39,7 @@ LEASE = timedelta(seconds=15)
 SWEEP_INTERVAL_SECONDS = 2.0
 SWEEP_LIMIT = 2000  # receipts claimed per sweep
 DRAIN_SECONDS = 5.0  # on shutdown; what is left is recovered by the next sweep
+ADMIT_WAIT_SECONDS = 0.5  # the most a webhook waits for room in a full queue
 
 Clock = Callable[[], datetime]
 ReceiptKey = tuple[str, datetime, str]  # (fingerprint, startsAt, status)
@@ -115,6 +116,25 @@ class PipelineWorker:
         try:
             self._queue.put_nowait(batch)
         except asyncio.QueueFull:
+            self._own.overflow.inc()
+            return False
+        self._hold(batch, 1)
+        self._own.queued.set(self._queue.qsize())
+        return True
+
+    async def admit(self, batch: Batch, wait: float = ADMIT_WAIT_SECONDS) -> bool:
+        """Queue a stored batch, waiting up to ``wait`` seconds for room (the webhook's
+        backpressure); False when still full (it stays in the store for the sweep).
+
+        Waiting a little when the pipeline is behind paces the senders to it. Without it
+        the receiver, which needs far less work per alert, fills the queue and every further
+        delivery waits out the recovery lease in the store instead."""
+        if not batch.fresh or not self._queue.full():
+            return self.offer(batch)
+        try:
+            async with asyncio.timeout(wait):
+                await self._queue.put(batch)
+        except TimeoutError:
             self._own.overflow.inc()
             return False
         self._hold(batch, 1)

@@ -6,6 +6,7 @@ the test rather than a sleep.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -300,3 +301,30 @@ async def test_a_sweep_does_not_queue_again_what_this_process_still_holds(
     assert await unprocessed(database_url) == 0
     assert await created_entries(database_url) == [1, 1, 1]
     assert await worker.sweep() == 0  # nothing held, nothing left
+
+
+async def test_admit_waits_briefly_for_room_then_leaves_the_rest_to_the_sweep(
+    store: AlertStore, database_url: str
+) -> None:
+    """Backpressure: with the queue full, the webhook waits (bounded) for the pipeline to take
+    a pass; if none does in time, the delivery stays in the store for the sweep."""
+    worker = PipelineWorker(
+        pipeline_for(store, database_url),
+        store=lambda: store,
+        metrics=BridgeMetrics(),
+        queue_size=1,
+        sweep_interval=3600,
+        clock=Clock(RECEIVED),
+    )
+    first, second, third = [await record(store, f"fp-{i}") for i in range(3)]
+    assert await worker.admit(first, wait=0.05)  # room: queued at once
+    started = asyncio.get_running_loop().time()
+    assert not await worker.admit(second, wait=0.2)  # nobody consumes: it gives up
+    assert asyncio.get_running_loop().time() - started >= 0.2
+    await worker.start()  # consumers take the queued pass, which makes room
+    try:
+        assert await worker.admit(third, wait=5)
+        await worker.join()
+    finally:
+        await worker.stop()
+    assert await unprocessed(database_url) == 1  # the one left to the sweep
