@@ -1,8 +1,8 @@
 """Webhook throughput benchmark: a real ``secmon-bridge serve`` process under the load generator.
 
 Starts the bridge with a temporary config against a fresh SQLite file or a fresh PostgreSQL
-database (created here, dropped afterwards), optionally with Redis (db 14, flushed), waits for
-``/-/ready``, runs :mod:`loadgen` as a separate process (client and server never share a GIL),
+database (created here, dropped afterwards), optionally with Redis (db 14, flushed before and
+after), waits for ``/-/ready``, runs :mod:`loadgen` as a separate process (client and server never share a GIL),
 samples the bridge's RSS and CPU from ``/proc`` while the load runs, and finally checks in the
 database that every distinct alert the bridge acknowledged is stored exactly once.
 
@@ -489,6 +489,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             if args.store == "postgres":
                 asyncio.run(drop_database(db_name))
+            if args.redis:
+                asyncio.run(flush_redis())  # the dedupe keys would linger for their window
     instances, fingerprints, receipts = counts
     acknowledged = result["distinct_alerts_acknowledged"]
     unanswered = result["distinct_alerts_unanswered"]
