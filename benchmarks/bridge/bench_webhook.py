@@ -2,9 +2,10 @@
 
 Starts the bridge with a temporary config against a fresh SQLite file or a fresh PostgreSQL
 database (created here, dropped afterwards), optionally with Redis (db 14, flushed before and
-after), waits for ``/-/ready``, runs :mod:`loadgen` as a separate process (client and server never share a GIL),
-samples the bridge's RSS and CPU from ``/proc`` while the load runs, and finally checks in the
-database that every distinct alert the bridge acknowledged is stored exactly once.
+after), waits for ``/-/ready``, runs :mod:`loadgen` as a separate process (client and server
+never share a GIL), samples the bridge's RSS and CPU from ``/proc`` while the load runs, and
+finally checks in the database that every distinct alert the bridge acknowledged is stored
+exactly once.
 
 Example::
 
