@@ -106,7 +106,7 @@ class EscalationScheduler:
                 claims.extend(mine)
             batch_won = await store.claim(claims, now=now, next_check=next_check)
             first_levels = 0
-            for claim in batch_won:
+            for n, claim in enumerate(batch_won, 1):
                 # L1 is every new alert's first notification: at thousands a second a line
                 # each would cost more than the rest of the tick, so those are counted.
                 log = logger.info if claim.level > 1 else logger.debug
@@ -118,7 +118,7 @@ class EscalationScheduler:
                 )
                 first_levels += claim.level == 1
                 await self.on_claimed(by_id[claim.alert_id], claim)
-                if first_levels % 16 == 0:
+                if n % 16 == 0:
                     await asyncio.sleep(0)  # a burst of new alerts: let webhooks in
             if first_levels:
                 logger.info("escalation: level 1 claimed for %d new alert(s)", first_levels)

@@ -65,11 +65,6 @@ UPDATE escalation_schedule s SET next_at = t.next_at
 FROM unnest($1::bigint[], $2::timestamptz[]) AS t (alert_id, next_at)
 WHERE s.alert_id = t.alert_id AND t.next_at IS NOT NULL
 """
-SCHEDULE = """
-INSERT INTO escalation_schedule (alert_id, next_at)
-SELECT * FROM unnest($1::bigint[], $2::timestamptz[])
-ON CONFLICT (alert_id) DO UPDATE SET next_at = least(escalation_schedule.next_at, EXCLUDED.next_at)
-"""
 _STATUS = {Outcome.OK: "sent", Outcome.RETRYABLE: "retrying", Outcome.PERMANENT: "failed"}
 _OUTCOME = {v: k for k, v in _STATUS.items()}
 
@@ -135,10 +130,6 @@ class PostgresEscalationStore:
 
         inserted = set(await self._run(run))
         return [c for c in claims if (c.alert_id, c.level) in inserted]
-
-    async def schedule(self, alerts: Mapping[int, datetime]) -> None:
-        ids = sorted(alerts)
-        await self._run(lambda c: c.execute(SCHEDULE, ids, [alerts[i] for i in ids]))
 
     async def message_refs(self, alert_id: int) -> dict[str, MessageRef]:
         rows = await self._run(

@@ -17,7 +17,6 @@ from bridge.escalation.records import Claim, DueAlert
 from bridge.jsontext import dumps, loads
 from bridge.notify.base import MessageRef, Outcome, Payload
 from bridge.notify.delivery import DeadLetter, DeliveryAttempt
-from bridge.store.sqlite_lifecycle import SCHEDULE
 from bridge.store.sqlite_sql import fetch_dicts, from_text, to_text
 
 T = TypeVar("T")
@@ -151,10 +150,6 @@ class SqliteEscalationStore:
     ) -> builtins.list[Claim]:
         won: list[Claim] = await self._write(lambda c: _claim(c, claims, now, next_check))
         return won
-
-    async def schedule(self, alerts: Mapping[int, datetime]) -> None:
-        rows = [(alert_id, to_text(at)) for alert_id, at in sorted(alerts.items())]
-        await self._write(lambda c: c.executemany(SCHEDULE, rows))
 
     async def message_refs(self, alert_id: int) -> dict[str, MessageRef]:
         rows = await self._read(

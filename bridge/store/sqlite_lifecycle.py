@@ -51,10 +51,10 @@ _INSERT_EVENT = (
     "details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # Scheduling keeps an earlier time already set (a suppression ending early, a replay).
-SCHEDULE = """
+_SCHEDULE = """
 INSERT INTO escalation_schedule (alert_id, next_at) VALUES (?, ?)
 ON CONFLICT (alert_id) DO UPDATE SET next_at = min(next_at, excluded.next_at)"""
-UNSCHEDULE = "DELETE FROM escalation_schedule WHERE alert_id = ?"
+_UNSCHEDULE = "DELETE FROM escalation_schedule WHERE alert_id = ?"
 _LINK_DUPLICATE = "UPDATE alert_instances SET primary_id = ?, dedupe_score = ? WHERE id = ?"
 _MERGE_INTO_PRIMARY = """
 UPDATE alert_instances
@@ -122,8 +122,8 @@ def apply_processing(
             for e in write.events
         ],
     )  # fmt: skip
-    connection.executemany(SCHEDULE, [(alert_id, to_text(at)) for alert_id, at in write.scheduled])
-    connection.executemany(UNSCHEDULE, [(alert_id,) for alert_id in write.resolved_ids])
+    connection.executemany(_SCHEDULE, [(alert_id, to_text(at)) for alert_id, at in write.scheduled])
+    connection.executemany(_UNSCHEDULE, [(alert_id,) for alert_id in write.resolved_ids])
     if write.compliance:
         _assess(connection, current_assessments(write.compliance))
     timings = []
@@ -243,9 +243,9 @@ def transition(connection: sqlite3.Connection, change: Transition) -> StoredAler
     )
     insert_timeline(connection, [transition_entry(change, target)])
     if target == "open":  # a suppression ended: escalation picks up where it was
-        connection.execute(SCHEDULE, (change.alert_id, at))
+        connection.execute(_SCHEDULE, (change.alert_id, at))
     else:  # only open alerts escalate
-        connection.execute(UNSCHEDULE, (change.alert_id,))
+        connection.execute(_UNSCHEDULE, (change.alert_id,))
     return sqlite_alert(fetch_dicts(connection, _SELECT_ALERT, (change.alert_id,))[0])
 
 
