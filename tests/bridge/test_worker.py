@@ -328,3 +328,31 @@ async def test_admit_waits_briefly_for_room_then_leaves_the_rest_to_the_sweep(
     finally:
         await worker.stop()
     assert await unprocessed(database_url) == 1  # the one left to the sweep
+
+
+class Busy:
+    """A CPU-bound stage: it never awaits anything that suspends."""
+
+    name = "busy"
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def process(self, batch: Batch) -> Batch:
+        self.log.append("stage")
+        return batch
+
+
+async def test_a_pass_lets_other_tasks_run_between_its_deliveries(store: AlertStore) -> None:
+    """A webhook arriving during a pass is not held for the whole pass."""
+    log: list[str] = []
+    batches = [await record(store, f"fp-{i}") for i in range(3)]
+
+    async def webhook() -> None:
+        log.append("webhook")
+
+    run_pass = asyncio.create_task(Pipeline(stages=[Busy(log)]).run_many(batches))
+    await asyncio.sleep(0)  # the pass starts and runs its first delivery
+    answered = asyncio.create_task(webhook())
+    await asyncio.gather(run_pass, answered)
+    assert log.index("webhook") < len(batches)  # before the pass's last delivery
