@@ -71,12 +71,11 @@ def processing_write(batch: Batch) -> ProcessingWrite:
                 at=at,
             )
         )
+        # The reasons are on the alert (the API's ``reasons``); the entry says what changed.
         message = f"classified {result.severity} (rule said {result.base_severity})"
-        timeline.append(
-            TimelineEntry(
-                alert_id, at, "classified", message, "bridge", {"reasons": data["reasons"]}
-            )
-        )
+        detail = {"severity": result.severity, "base_severity": result.base_severity,
+                  "confidence": result.confidence}  # fmt: skip
+        timeline.append(TimelineEntry(alert_id, at, "classified", message, "bridge", detail))
     duplicates: list[DuplicateLink] = []
     receipts = {r.instance_id: r for r in batch.created}
     for alert_id, decision in batch.dedupe.items():
