@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -102,6 +103,10 @@ class LifecycleOptions(BaseModel):
     # Raw webhook bodies older than this are emptied (alerts, receipts and the timeline stay);
     # null keeps them forever.
     payload_retention_days: float | None = Field(default=30.0, gt=0)
+    # Finished alerts (resolved or suppressed) untouched and not re-sent for this long are
+    # deleted with their timeline, occurrences, receipts, escalations and notifications, and
+    # security events older than this too; active alerts are never deleted. null keeps all.
+    history_retention_days: float | None = Field(default=365.0, ge=1)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)
 
     @property
@@ -244,9 +249,23 @@ class BridgeConfig(BaseSettings):
                     )
                 )
         problems.extend(self._channel_problems())
+        problems.extend(self._retention_problems())
         if problems:
             raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
+
+    def _retention_problems(self) -> list[InitErrorDetails]:
+        """History must outlive the dedupe window: a new alert may merge into any primary of
+        the window, which must still exist."""
+        days = self.lifecycle.history_retention_days
+        if days is None or timedelta(days=days) > self.dedupe.window:
+            return []
+        return [
+            _problem(
+                ("lifecycle", "history_retention_days"),
+                f"must be longer than dedupe.window ({self.dedupe.window})",
+            )
+        ]
 
     def _channel_problems(self) -> list[InitErrorDetails]:
         """Every channel config error, and channels named by escalation or routing but absent."""

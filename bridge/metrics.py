@@ -94,6 +94,14 @@ class BridgeMetrics:
             "Firing alerts the expiry sweep resolved because Alertmanager stopped sending them.",
             registry=self.registry,
         )
+        self.history_pruned = Counter(
+            "secmon_bridge_history_pruned",
+            "Rows deleted by history retention (lifecycle.history_retention_days), by kind: "
+            "alerts (each with its timeline, occurrences, receipts, escalations) and "
+            "security_events.",
+            ["kind"],
+            registry=self.registry,
+        )
         self.payload_bodies_pruned = Counter(
             "secmon_bridge_payload_bodies_pruned",
             "Raw webhook bodies emptied by retention (lifecycle.payload_retention_days).",

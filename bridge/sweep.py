@@ -11,7 +11,9 @@ calls firing is open again (one it resolved meanwhile stays suppressed: nothing 
 
 The open-alerts gauge is a count cached here and refreshed on a timer, so a scrape never
 queries the store. Raw webhook bodies are emptied once older than ``payload_retention_days``:
-they are the bulk of the history and only needed for debugging recent deliveries.
+they are the bulk of the history and only needed for debugging recent deliveries. Finished
+alerts, with every row that names them, and security events are deleted once older than
+``history_retention_days``; an alert still active, re-sent or awaiting the pipeline stays.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from aiohttp import web
 
 from bridge.keys import CONFIG, METRICS, STORE
 from bridge.store import StoreError
+from bridge.store.records import PrunedHistory
 from bridge.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
@@ -72,6 +75,37 @@ async def prune_payloads(app: web.Application, *, now: datetime | None = None) -
     return pruned
 
 
+async def prune_history(app: web.Application, *, now: datetime | None = None) -> PrunedHistory:
+    """Delete finished alerts and security events older than the history retention."""
+    days = app[CONFIG].lifecycle.history_retention_days
+    if days is None:
+        return PrunedHistory(alerts=0, events=0)
+    before = (now or datetime.now(UTC)) - timedelta(days=days)
+    alerts = events = 0
+    for _ in range(PRUNE_MAX_BATCHES):
+        done = await app[STORE].prune_history(before=before, limit=PRUNE_BATCH)
+        alerts += done.alerts
+        events += done.events
+        if not done.more:
+            break
+    metrics = app[METRICS]
+    metrics.history_pruned.labels(kind="alerts").inc(alerts)
+    metrics.history_pruned.labels(kind="security_events").inc(events)
+    if alerts or events:
+        logger.info(
+            "retention: deleted %d finished alerts and %d security events older than %s",
+            alerts,
+            events,
+            before,
+        )
+    return PrunedHistory(alerts=alerts, events=events)
+
+
+async def retention_once(app: web.Application) -> None:
+    await prune_payloads(app)
+    await prune_history(app)
+
+
 async def refresh_open_alerts(app: web.Application) -> None:
     app[METRICS].set_open_alerts(await app[STORE].open_counts())
 
@@ -103,7 +137,7 @@ async def lifecycle_context(app: web.Application) -> AsyncIterator[None]:
             )
         ),
         asyncio.create_task(
-            _every(options.retention_interval_seconds, lambda: prune_payloads(app), "retention")
+            _every(options.retention_interval_seconds, lambda: retention_once(app), "retention")
         ),
     ]
     try:

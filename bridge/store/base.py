@@ -23,6 +23,7 @@ from bridge.store.records import (
     ClassificationHistory,
     LifecycleStatus,
     ProcessingWrite,
+    PrunedHistory,
     ResolvedTiming,
     Transition,
 )
@@ -261,6 +262,13 @@ class AlertStore(Protocol):
         """Empty (``{}``) the raw bodies of up to ``limit`` webhook payloads received before
         ``received_before``; returns how many. Their rows, digests and alerts stay, so an
         old body Alertmanager sends again is still recognised."""
+        ...
+
+    async def prune_history(self, *, before: datetime, limit: int) -> PrunedHistory:
+        """Delete up to ``limit`` finished alerts (resolved or suppressed) last updated and
+        last received before ``before``, with no pipeline work pending, together with every row
+        that names them (timeline, occurrences, receipts, escalations, notifications); and up
+        to ``limit`` ``security_events`` created before ``before``. Active alerts stay."""
         ...
 
     def asset_store(self) -> AssetStore:

@@ -37,6 +37,7 @@ from bridge.store.records import (
     AlertDetail,
     ClassificationHistory,
     ProcessingWrite,
+    PrunedHistory,
     ResolvedTiming,
     Transition,
 )
@@ -234,6 +235,9 @@ class PostgresStore:
         return await self._with_connection(
             lambda c: lifecycle.prune_payload_bodies(c, received_before, limit)
         )
+
+    async def prune_history(self, *, before: datetime, limit: int) -> PrunedHistory:
+        return await self._with_connection(lambda c: lifecycle.prune_history(c, before, limit))
 
     async def ping(self) -> None:
         async def run(connection: Any) -> None:

@@ -18,6 +18,8 @@ from bridge.store.base import StoredAlert
 from bridge.store.pending import AlreadyProcessed
 from bridge.store.postgres_rows import stored_alert
 from bridge.store.records import (
+    PER_ALERT_TABLES,
+    PRUNABLE_STATUSES,
     TRANSITIONS,
     AlertDetail,
     AlertNotFound,
@@ -26,6 +28,7 @@ from bridge.store.records import (
     InvalidTransition,
     Occurrence,
     ProcessingWrite,
+    PrunedHistory,
     ResolvedTiming,
     TimelineEntry,
     Transition,
@@ -435,3 +438,60 @@ WHERE id IN (SELECT id FROM webhook_payloads
 async def prune_payload_bodies(connection: Any, received_before: datetime, limit: int) -> int:
     status: str = await connection.execute(_PRUNE_BODIES, received_before, limit)
     return int(status.rsplit(" ", 1)[-1])  # "UPDATE n"
+
+
+def _prunable(alias: str) -> str:
+    """``alias`` is finished, nobody touched it and Alertmanager did not re-send it since the
+    cutoff ($1), and no pipeline work is pending for it. $3: the prunable statuses."""
+    return f"""
+    {alias}.created_at < $1 AND {alias}.updated_at < $1 AND {alias}.status = ANY($3::text[])
+    AND NOT EXISTS (SELECT 1 FROM alert_receipts r
+                    WHERE r.fingerprint = {alias}.fingerprint AND r.starts_at = {alias}.starts_at
+                      AND r.last_received_at >= $1)
+    AND NOT EXISTS (SELECT 1 FROM pending_receipts p WHERE p.fingerprint = {alias}.fingerprint
+                                                     AND p.starts_at = {alias}.starts_at)"""  # noqa: S608
+
+
+_CHILDREN_GONE = "".join(
+    f"), {table}_gone AS (DELETE FROM {table} WHERE alert_id IN (SELECT id FROM gone)\n"  # noqa: S608
+    for table in PER_ALERT_TABLES
+)
+# One statement: the oldest prunable alerts whose duplicates are all prunable too, each with
+# those duplicates (a link never dangles), then every row naming them. The final DELETE checks
+# status and age again, so an alert changed since the statement's snapshot (a suppression that
+# ended) stays; foreign keys are checked at the end of the statement, children deleted by then.
+_PRUNE_ALERTS = f"""
+WITH candidates AS (
+    SELECT a.id FROM alert_instances a
+    WHERE {_prunable("a")}
+      AND NOT EXISTS (SELECT 1 FROM alert_instances d
+                      WHERE d.primary_id = a.id AND NOT ({_prunable("d")}))
+    ORDER BY a.created_at LIMIT $2
+), chosen AS (
+    SELECT id FROM candidates
+    UNION
+    SELECT d.id FROM alert_instances d JOIN candidates c ON d.primary_id = c.id
+), gone AS (
+    DELETE FROM alert_instances a USING chosen
+    WHERE a.id = chosen.id AND a.status = ANY($3::text[]) AND a.updated_at < $1
+    RETURNING a.id, a.fingerprint, a.starts_at
+{_CHILDREN_GONE}), receipts_gone AS (
+    DELETE FROM alert_receipts r USING gone g
+    WHERE r.fingerprint = g.fingerprint AND r.starts_at = g.starts_at
+)
+SELECT (SELECT count(*) FROM gone) AS alerts, (SELECT count(*) FROM candidates) AS examined
+"""  # noqa: S608  # only fixed fragments are interpolated
+_PRUNE_EVENTS = """
+DELETE FROM security_events
+WHERE id IN (SELECT id FROM security_events WHERE created_at < $1
+             ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+"""
+
+
+async def prune_history(connection: Any, before: datetime, limit: int) -> PrunedHistory:
+    row = await connection.fetchrow(_PRUNE_ALERTS, before, limit, list(PRUNABLE_STATUSES))
+    status: str = await connection.execute(_PRUNE_EVENTS, before, limit)
+    events = int(status.rsplit(" ", 1)[-1])  # "DELETE n"
+    return PrunedHistory(
+        alerts=row["alerts"], events=events, more=row["examined"] == limit or events == limit
+    )

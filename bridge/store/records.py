@@ -158,6 +158,29 @@ class ProcessingWrite:
 
 
 @dataclass(frozen=True, slots=True)
+class PrunedHistory:
+    """What one batch of history retention deleted."""
+
+    alerts: int  # alert instances, each with its timeline, occurrences, receipts, escalations
+    events: int  # security_events rows
+    more: bool = False  # a batch was full: more may be due
+
+
+# Alerts retention may delete: finished, untouched and not re-sent since the cutoff.
+PRUNABLE_STATUSES: tuple[LifecycleStatus, ...] = ("resolved", "suppressed")
+# Tables with rows naming an alert by ``alert_id``, deleted with it (notifications before the
+# escalations they name).
+PER_ALERT_TABLES = (
+    "notifications",
+    "notification_messages",
+    "escalations",
+    "escalation_schedule",
+    "alert_timeline",
+    "alert_occurrences",
+)
+
+
+@dataclass(frozen=True, slots=True)
 class ResolvedTiming:
     """An alert that reached ``resolved``: its (final) severity and creation-to-resolution time."""
 

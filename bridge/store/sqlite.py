@@ -34,6 +34,7 @@ from bridge.store.records import (
     AlertDetail,
     ClassificationHistory,
     ProcessingWrite,
+    PrunedHistory,
     ResolvedTiming,
     Transition,
 )
@@ -179,6 +180,9 @@ class SqliteStore:
         return await self._call(
             self._writer, lambda c: lifecycle.prune_payload_bodies(c, received_before, limit)
         )
+
+    async def prune_history(self, *, before: datetime, limit: int) -> PrunedHistory:
+        return await self._call(self._writer, lambda c: lifecycle.prune_history(c, before, limit))
 
     async def ping(self) -> None:
         await self._call(self._reader, sql.ping)

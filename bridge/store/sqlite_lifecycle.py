@@ -14,6 +14,8 @@ from bridge.jsontext import dumps, loads
 from bridge.store.base import StoredAlert
 from bridge.store.pending import AlreadyProcessed
 from bridge.store.records import (
+    PER_ALERT_TABLES,
+    PRUNABLE_STATUSES,
     TRANSITIONS,
     AlertDetail,
     AlertNotFound,
@@ -22,6 +24,7 @@ from bridge.store.records import (
     InvalidTransition,
     Occurrence,
     ProcessingWrite,
+    PrunedHistory,
     ResolvedTiming,
     TimelineEntry,
     Transition,
@@ -342,3 +345,62 @@ def prune_payload_bodies(
     connection: sqlite3.Connection, received_before: datetime, limit: int
 ) -> int:
     return connection.execute(_PRUNE_BODIES, (to_text(received_before), limit)).rowcount
+
+
+def _prunable(alias: str) -> str:
+    """The same test as PostgreSQL's (bridge.store.postgres_lifecycle); ? is the cutoff, three
+    times."""
+    statuses = ", ".join(f"'{status}'" for status in PRUNABLE_STATUSES)
+    return f"""
+    {alias}.created_at < ? AND {alias}.updated_at < ? AND {alias}.status IN ({statuses})
+    AND NOT EXISTS (SELECT 1 FROM alert_receipts r
+                    WHERE r.fingerprint = {alias}.fingerprint AND r.starts_at = {alias}.starts_at
+                      AND r.last_received_at >= ?)
+    AND NOT EXISTS (SELECT 1 FROM pending_receipts p WHERE p.fingerprint = {alias}.fingerprint
+                                                     AND p.starts_at = {alias}.starts_at)"""  # noqa: S608
+
+
+# The oldest prunable alerts whose duplicates are all prunable too; each goes with them.
+_CANDIDATES = f"""
+SELECT a.id FROM alert_instances a
+WHERE {_prunable("a")}
+  AND NOT EXISTS (SELECT 1 FROM alert_instances d
+                  WHERE d.primary_id = a.id AND NOT ({_prunable("d")}))
+ORDER BY a.created_at LIMIT ?
+"""  # noqa: S608  # only fixed fragments are interpolated
+_WITH_DUPLICATES = """
+SELECT value FROM json_each(?1)
+UNION
+SELECT id FROM alert_instances WHERE primary_id IN (SELECT value FROM json_each(?1))
+"""
+# Children first: SQLite checks each foreign key as its statement ends.
+_PRUNE_CHILDREN = tuple(
+    f"DELETE FROM {table} WHERE alert_id IN (SELECT value FROM json_each(?))"  # noqa: S608
+    for table in PER_ALERT_TABLES
+)
+_PRUNE_RECEIPTS = """
+DELETE FROM alert_receipts
+WHERE (fingerprint, starts_at) IN (SELECT fingerprint, starts_at FROM alert_instances
+                                   WHERE id IN (SELECT value FROM json_each(?)))
+"""
+_PRUNE_ALERTS = "DELETE FROM alert_instances WHERE id IN (SELECT value FROM json_each(?))"
+_PRUNE_EVENTS = """
+DELETE FROM security_events
+WHERE id IN (SELECT id FROM security_events WHERE created_at < ? ORDER BY created_at LIMIT ?)
+"""
+
+
+def prune_history(connection: sqlite3.Connection, before: datetime, limit: int) -> PrunedHistory:
+    cutoff = to_text(before)
+    candidates = [
+        row[0] for row in connection.execute(_CANDIDATES, (cutoff,) * 6 + (limit,)).fetchall()
+    ]
+    alerts = 0
+    if candidates:
+        ids = dumps([row[0] for row in connection.execute(_WITH_DUPLICATES, (dumps(candidates),))])
+        for statement in (*_PRUNE_CHILDREN, _PRUNE_RECEIPTS, _PRUNE_ALERTS):
+            alerts = connection.execute(statement, (ids,)).rowcount
+    events = connection.execute(_PRUNE_EVENTS, (cutoff, limit)).rowcount
+    return PrunedHistory(
+        alerts=alerts, events=events, more=len(candidates) == limit or events == limit
+    )

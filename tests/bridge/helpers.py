@@ -159,6 +159,26 @@ async def query(database_url: str, statement: str) -> list[tuple[Any, ...]]:
         await connection.close()
 
 
+async def execute(database_url: str, statement: str) -> None:
+    """Run one write straight against the store's database (either backend) and commit it."""
+    if database_url.startswith("sqlite:"):
+        path = sqlite_path(database_url)
+
+        def run() -> None:
+            with contextlib.closing(sqlite3.connect(path)) as connection, connection:  # commits
+                connection.execute(statement)
+
+        await asyncio.to_thread(run)
+        return
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url, timeout=5)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
 async def drop_bridge_tables(postgres_url: str) -> None:
     """Empty the PostgreSQL test database, so the next store open migrates from scratch."""
     import asyncpg

@@ -3,14 +3,11 @@ on both stores, and the seed's "Compliance Status by Framework" query over them.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import pytest
 
 from bridge.alertmanager import parse_payload, to_delivery
@@ -19,8 +16,7 @@ from bridge.pipeline.compliance import frameworks
 from bridge.pipeline.lifecycle import processing_write
 from bridge.store import AlertStore, open_store
 from bridge.store.base import Delivery
-from bridge.store.sqlite import sqlite_path
-from tests.bridge.helpers import make_alert, make_payload, query
+from tests.bridge.helpers import execute, make_alert, make_payload, query
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 ACTIONS = json.dumps([{"trigger_compliance_check": {"framework": "AWS_Config_Rules"}}])
@@ -131,7 +127,7 @@ async def test_firing_then_resolved_alerts_keep_one_current_row_per_control_and_
 async def test_rows_of_other_tools_are_left_alone(store: AlertStore, database_url: str) -> None:
     await deliver(store, compliance_alert("c1", "bucket-a"), at=T0)
     # An operator's own assessment of the same control and asset, not written by secmon.
-    await _execute(
+    await execute(
         database_url,
         "INSERT INTO compliance_assessments (control_id, asset_id, status, assessed_at) "
         "SELECT id, 'bucket-a', 'partial', '2026-12-01T00:00:00Z' FROM compliance_controls",
@@ -167,16 +163,3 @@ async def test_an_older_delivery_does_not_overwrite_a_newer_assessment(
 def stored(alert: dict[str, Any], *, at: datetime) -> Delivery:
     body = json.dumps(make_payload(alert)).encode()
     return to_delivery(parse_payload(body), body, received_at=at)
-
-
-async def _execute(database_url: str, statement: str) -> None:
-    if database_url.startswith("sqlite:"):
-        path = sqlite_path(database_url)
-        with contextlib.closing(sqlite3.connect(path)) as connection, connection:  # commits
-            connection.execute(statement)
-        return
-    connection = await asyncpg.connect(database_url, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
