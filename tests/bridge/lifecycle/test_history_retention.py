@@ -8,6 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import ValidationError
 
+from bridge import sweep
 from bridge.app import create_app
 from bridge.keys import STORE
 from bridge.sweep import prune_history
@@ -227,3 +228,18 @@ async def test_an_alert_with_pipeline_work_pending_stays(
 
     await execute(database_url, "DELETE FROM pending_receipts")
     assert (await prune_history(client.app)).alerts == 1
+
+
+async def test_a_run_continues_while_batches_are_full_within_its_time_budget(
+    client: BridgeClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ("c1", "c2", "c3", "c4")
+    await post_payload(client, make_payload(*(make_alert(n) for n in names)))
+    await post_payload(client, make_payload(*(make_alert(n, status="resolved") for n in names)))
+    await age_everything(database_url, names)
+    monkeypatch.setattr(sweep, "PRUNE_BATCH", 1)
+
+    monkeypatch.setattr(sweep, "HISTORY_PRUNE_BUDGET_SECONDS", -1.0)  # spent: one batch only
+    assert (await prune_history(client.app)).alerts == 1
+    monkeypatch.setattr(sweep, "HISTORY_PRUNE_BUDGET_SECONDS", 60.0)
+    assert (await prune_history(client.app)).alerts == 3
