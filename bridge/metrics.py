@@ -97,8 +97,8 @@ class BridgeMetrics:
         self.history_pruned = Counter(
             "secmon_bridge_history_pruned",
             "Rows deleted by history retention (lifecycle.history_retention_days), by kind: "
-            "alerts (each with its timeline, occurrences, receipts, escalations) and "
-            "security_events.",
+            "alerts (each with its timeline, occurrences, receipts, escalations), "
+            "security_events and dead_letters.",
             ["kind"],
             registry=self.registry,
         )

@@ -85,25 +85,29 @@ async def prune_history(app: web.Application, *, now: datetime | None = None) ->
     if days is None:
         return PrunedHistory(alerts=0, events=0)
     before = (now or datetime.now(UTC)) - timedelta(days=days)
-    alerts = events = 0
+    alerts = events = dead_letters = 0
     deadline = time.monotonic() + HISTORY_PRUNE_BUDGET_SECONDS
     while True:
         done = await app[STORE].prune_history(before=before, limit=PRUNE_BATCH)
         alerts += done.alerts
         events += done.events
+        dead_letters += done.dead_letters
         if not done.more or time.monotonic() > deadline:
             break
     metrics = app[METRICS]
     metrics.history_pruned.labels(kind="alerts").inc(alerts)
     metrics.history_pruned.labels(kind="security_events").inc(events)
-    if alerts or events:
+    metrics.history_pruned.labels(kind="dead_letters").inc(dead_letters)
+    if alerts or events or dead_letters:
         logger.info(
-            "retention: deleted %d finished alerts and %d security events older than %s",
+            "retention: deleted %d finished alerts, %d security events and %d dead letters "
+            "older than %s",
             alerts,
             events,
+            dead_letters,
             before,
         )
-    return PrunedHistory(alerts=alerts, events=events)
+    return PrunedHistory(alerts=alerts, events=events, dead_letters=dead_letters)
 
 
 async def retention_once(app: web.Application) -> None:

@@ -486,12 +486,18 @@ DELETE FROM security_events
 WHERE id IN (SELECT id FROM security_events WHERE created_at < $1
              ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
 """
+# Few rows (deliveries that failed for good); their created_at is epoch seconds.
+_PRUNE_DEAD_LETTERS = "DELETE FROM dead_letters WHERE created_at < $1"
 
 
 async def prune_history(connection: Any, before: datetime, limit: int) -> PrunedHistory:
     row = await connection.fetchrow(_PRUNE_ALERTS, before, limit, list(PRUNABLE_STATUSES))
     status: str = await connection.execute(_PRUNE_EVENTS, before, limit)
     events = int(status.rsplit(" ", 1)[-1])  # "DELETE n"
+    status = await connection.execute(_PRUNE_DEAD_LETTERS, before.timestamp())
     return PrunedHistory(
-        alerts=row["alerts"], events=events, more=row["examined"] == limit or events == limit
+        alerts=row["alerts"],
+        events=events,
+        more=row["examined"] == limit or events == limit,
+        dead_letters=int(status.rsplit(" ", 1)[-1]),
     )

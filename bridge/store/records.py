@@ -164,6 +164,7 @@ class PrunedHistory:
     alerts: int  # alert instances, each with its timeline, occurrences, receipts, escalations
     events: int  # security_events rows
     more: bool = False  # a batch was full: more may be due
+    dead_letters: int = 0  # failed deliveries kept for replay, as old as the alerts they were for
 
 
 # Alerts retention may delete: finished, untouched and not re-sent since the cutoff.

@@ -388,6 +388,8 @@ _PRUNE_EVENTS = """
 DELETE FROM security_events
 WHERE id IN (SELECT id FROM security_events WHERE created_at < ? ORDER BY created_at LIMIT ?)
 """
+# Few rows (deliveries that failed for good); their created_at is epoch seconds.
+_PRUNE_DEAD_LETTERS = "DELETE FROM dead_letters WHERE created_at < ?"
 
 
 def prune_history(connection: sqlite3.Connection, before: datetime, limit: int) -> PrunedHistory:
@@ -401,6 +403,10 @@ def prune_history(connection: sqlite3.Connection, before: datetime, limit: int) 
         for statement in (*_PRUNE_CHILDREN, _PRUNE_RECEIPTS, _PRUNE_ALERTS):
             alerts = connection.execute(statement, (ids,)).rowcount
     events = connection.execute(_PRUNE_EVENTS, (cutoff, limit)).rowcount
+    dead_letters = connection.execute(_PRUNE_DEAD_LETTERS, (before.timestamp(),)).rowcount
     return PrunedHistory(
-        alerts=alerts, events=events, more=len(candidates) == limit or events == limit
+        alerts=alerts,
+        events=events,
+        more=len(candidates) == limit or events == limit,
+        dead_letters=dead_letters,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -113,9 +114,18 @@ async def test_old_finished_alerts_go_with_their_rows_and_active_ones_stay(
     assert min(done.values()) > 0  # every per-alert table has a row for it
     await age_everything(database_url, names)
 
+    old, recent = time.time() - 400 * 86400, time.time()
+    for letter, created in (("old", old), ("recent", recent)):
+        await execute(
+            database_url,
+            "INSERT INTO dead_letters (id, channel, alert_id, payload, reason, attempts, "  # noqa: S608
+            f"created_at) VALUES ('{letter}', 'slack', '1', '{{}}', 'gone', 3, {created})",
+        )
+
     pruned = await prune_history(client.app)
 
-    assert (pruned.alerts, pruned.events) == (2, 4)
+    assert (pruned.alerts, pruned.events, pruned.dead_letters) == (2, 4, 1)
+    assert await query(database_url, "SELECT id FROM dead_letters") == [("recent",)]
     assert set(await ids(client)) == {"active", "acked"}
     for gone in ("done", "hushed"):
         assert set((await rows_naming(database_url, before[gone])).values()) == {0}
@@ -128,6 +138,7 @@ async def test_old_finished_alerts_go_with_their_rows_and_active_ones_stay(
     assert await query(database_url, "SELECT count(*) FROM security_events") == [(0,)]
     assert metric(client, "secmon_bridge_history_pruned_total", kind="alerts") == 2
     assert metric(client, "secmon_bridge_history_pruned_total", kind="security_events") == 4
+    assert metric(client, "secmon_bridge_history_pruned_total", kind="dead_letters") == 1
     # Nothing left to do: a second run deletes nothing.
     assert await prune_history(client.app) == type(pruned)(alerts=0, events=0)
 
