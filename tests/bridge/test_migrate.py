@@ -176,3 +176,39 @@ async def test_postgres_hot_path_tables_leave_room_and_skip_per_row_checks(
     )
     assert options == [(["fillfactor=80"],)]
     assert foreign_keys == [("alert_instances",), ("notification_messages",), ("notifications",)]
+
+
+async def test_postgres_retention_indexes_built_beforehand_are_kept(postgres_url: str) -> None:
+    """docs/operations.md: on a large history the operator builds the new indexes with
+    CREATE INDEX CONCURRENTLY first; the migration then finds them instead of failing."""
+    await drop_bridge_tables(postgres_url)
+    migrations = load_migrations("postgres")
+    (version,) = [m.version for m in migrations if m.name == "history_retention"]
+    connection = await asyncpg.connect(postgres_url, timeout=5)
+    try:
+        await connection.execute(postgres_sql.CREATE_SCHEMA_MIGRATIONS)
+        for migration in (m for m in migrations if m.version < version):
+            await connection.execute(migration.sql)
+            await connection.execute(
+                postgres_sql.INSERT_SCHEMA_VERSION, migration.version, migration.name
+            )
+        await connection.execute(
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS alert_instances_primary "
+            "ON alert_instances (primary_id) WHERE primary_id IS NOT NULL"
+        )
+    finally:
+        await connection.close()
+
+    store = await open_store(postgres_url)
+    await store.close()
+    indexes = await query(
+        postgres_url,
+        "SELECT indexname FROM pg_indexes WHERE tablename IN ('alert_instances', "
+        "'notifications', 'security_events') AND indexname IN ('alert_instances_primary', "
+        "'notifications_escalation', 'security_events_created_at') ORDER BY 1",
+    )
+    assert indexes == [
+        ("alert_instances_primary",),
+        ("notifications_escalation",),
+        ("security_events_created_at",),
+    ]
