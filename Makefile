@@ -42,6 +42,8 @@ bench: venv services ## Run the benchmarks (numbers recorded in docs/benchmarks.
 	$(PY) -m benchmarks.notify.bench_fanout --alerts 1000
 	$(PY) -m benchmarks.escalation.bench_tick --alerts 100000 --due 100
 	$(PY) -m benchmarks.escalation.bench_tick --alerts 100000 --due 100 --postgres postgresql://postgres@127.0.0.1:5432/postgres
+	$(PY) -m benchmarks.bridge.bench_retention --alerts 50000
+	$(PY) -m benchmarks.bridge.bench_retention --alerts 50000 --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
 bench-soak: venv services ## Five-minute bridge runs (PostgreSQL + Redis, SQLite) showing memory stays flat
 	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --duration 300 --rss-interval 10 --markdown docs/benchmarks.md
