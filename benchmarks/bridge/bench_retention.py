@@ -22,7 +22,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import os
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -31,10 +31,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from benchmarks.scratch import scratch_database
 from bridge.alertmanager import parse_payload, to_delivery
 from bridge.pipeline.base import Batch
 from bridge.pipeline.lifecycle import processing_write
@@ -122,8 +122,6 @@ async def filled_store(postgres: str | None, alerts: int) -> AsyncIterator[Alert
             try:
                 await fill(store, alerts)
                 await store.close()
-                import sqlite3
-
                 with sqlite3.connect(Path(tmp) / "bench.db") as c:
                     for statement in age_statements(AGE_SQLITE):
                         c.execute(statement)
@@ -132,12 +130,7 @@ async def filled_store(postgres: str | None, alerts: int) -> AsyncIterator[Alert
             finally:
                 await store.close()
         return
-    name = f"secmon_bench_retention_{os.getpid()}"
-    admin = await asyncpg.connect(postgres, timeout=10)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        parts = urlsplit(postgres)
-        url = urlunsplit(parts._replace(path=f"/{name}"))
+    async with scratch_database(postgres, "secmon_bench_retention") as url:
         store = await open_store(url)
         try:
             await fill(store, alerts)
@@ -151,9 +144,6 @@ async def filled_store(postgres: str | None, alerts: int) -> AsyncIterator[Alert
             yield store
         finally:
             await store.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def main(alerts: int, postgres: str | None) -> dict[str, Any]:

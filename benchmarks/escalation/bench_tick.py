@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sqlite3
 import statistics
 import tempfile
@@ -23,10 +22,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from benchmarks.scratch import scratch_database
 from bridge.escalation.access import escalation_store
 from bridge.escalation.policy import EscalationConfig, Level
 from bridge.escalation.records import Claim, DueAlert
@@ -93,21 +92,13 @@ async def filled_store(postgres: str | None, alerts: int, due: int) -> AsyncIter
             finally:
                 await store.close()
         return
-    name = f"secmon_bench_tick_{os.getpid()}"
-    admin = await asyncpg.connect(postgres)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(postgres)
-    url = urlunsplit(parts._replace(path=f"/{name}"))
-    try:
+    async with scratch_database(postgres, "secmon_bench_tick") as url:
         store = await open_store(url)
         try:
             await fill_postgres(url, alerts, due)
             yield store
         finally:
             await store.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def main(alerts: int, due: int, ticks: int, postgres: str | None = None) -> None:

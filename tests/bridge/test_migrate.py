@@ -108,20 +108,27 @@ async def test_upgrade_moves_escalation_times_to_the_schedule(tmp_path: Path) ->
     assert "escalation_next_at" not in columns
 
 
+async def postgres_before(postgres_url: str, name: str) -> asyncpg.Connection:
+    """An emptied database migrated up to, not including, the migration called ``name``; the
+    caller closes the connection."""
+    await drop_bridge_tables(postgres_url)
+    migrations = load_migrations("postgres")
+    (version,) = [m.version for m in migrations if m.name == name]
+    connection = await asyncpg.connect(postgres_url, timeout=5)
+    await connection.execute(postgres_sql.CREATE_SCHEMA_MIGRATIONS)
+    for migration in (m for m in migrations if m.version < version):
+        await connection.execute(migration.sql)
+        await connection.execute(
+            postgres_sql.INSERT_SCHEMA_VERSION, migration.version, migration.name
+        )
+    return connection
+
+
 @pytest.mark.postgres
 async def test_postgres_upgrade_moves_escalation_times_to_the_schedule(postgres_url: str) -> None:
     """The same upgrade on PostgreSQL, where "no level left" was stored as 'infinity'."""
-    await drop_bridge_tables(postgres_url)
-    migrations = load_migrations("postgres")
-    (version,) = [m.version for m in migrations if m.name == "escalation_schedule"]
-    connection = await asyncpg.connect(postgres_url, timeout=5)
+    connection = await postgres_before(postgres_url, "escalation_schedule")
     try:
-        await connection.execute(postgres_sql.CREATE_SCHEMA_MIGRATIONS)
-        for migration in (m for m in migrations if m.version < version):
-            await connection.execute(migration.sql)
-            await connection.execute(
-                postgres_sql.INSERT_SCHEMA_VERSION, migration.version, migration.name
-            )
         created = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
         waiting = created + timedelta(minutes=15)
         for fingerprint, status, next_at in (
@@ -158,6 +165,7 @@ async def test_postgres_upgrade_moves_escalation_times_to_the_schedule(postgres_
     assert columns == []
 
 
+@pytest.mark.postgres
 async def test_postgres_hot_path_tables_leave_room_and_skip_per_row_checks(
     postgres_url: str,
 ) -> None:
@@ -178,20 +186,12 @@ async def test_postgres_hot_path_tables_leave_room_and_skip_per_row_checks(
     assert foreign_keys == [("alert_instances",), ("notification_messages",), ("notifications",)]
 
 
+@pytest.mark.postgres
 async def test_postgres_retention_indexes_built_beforehand_are_kept(postgres_url: str) -> None:
     """docs/operations.md: on a large history the operator builds the new indexes with
     CREATE INDEX CONCURRENTLY first; the migration then finds them instead of failing."""
-    await drop_bridge_tables(postgres_url)
-    migrations = load_migrations("postgres")
-    (version,) = [m.version for m in migrations if m.name == "history_retention"]
-    connection = await asyncpg.connect(postgres_url, timeout=5)
+    connection = await postgres_before(postgres_url, "history_retention")
     try:
-        await connection.execute(postgres_sql.CREATE_SCHEMA_MIGRATIONS)
-        for migration in (m for m in migrations if m.version < version):
-            await connection.execute(migration.sql)
-            await connection.execute(
-                postgres_sql.INSERT_SCHEMA_VERSION, migration.version, migration.name
-            )
         await connection.execute(
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS alert_instances_primary "
             "ON alert_instances (primary_id) WHERE primary_id IS NOT NULL"
