@@ -12,8 +12,9 @@ calls firing is open again (one it resolved meanwhile stays suppressed: nothing 
 The open-alerts gauge is a count cached here and refreshed on a timer, so a scrape never
 queries the store. Raw webhook bodies are emptied once older than ``payload_retention_days``:
 they are the bulk of the history and only needed for debugging recent deliveries. Finished
-alerts, with every row that names them, and security events are deleted once older than
-``history_retention_days``; an alert still active, re-sent or awaiting the pipeline stays.
+alerts, with every row that names them, security events and dead letters are deleted once
+older than ``history_retention_days``; an alert still active, re-sent or awaiting the pipeline
+stays.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ async def prune_payloads(app: web.Application, *, now: datetime | None = None) -
 
 
 async def prune_history(app: web.Application, *, now: datetime | None = None) -> PrunedHistory:
-    """Delete finished alerts and security events older than the history retention."""
+    """Delete finished alerts, security events and dead letters older than the history
+    retention, batch after batch while batches come back full, for up to a time budget."""
     days = app[CONFIG].lifecycle.history_retention_days
     if days is None:
         return PrunedHistory(alerts=0, events=0)

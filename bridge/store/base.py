@@ -265,10 +265,12 @@ class AlertStore(Protocol):
         ...
 
     async def prune_history(self, *, before: datetime, limit: int) -> PrunedHistory:
-        """Delete up to ``limit`` finished alerts (resolved or suppressed) last updated and
-        last received before ``before``, with no pipeline work pending, together with every row
-        that names them (timeline, occurrences, receipts, escalations, notifications); and up
-        to ``limit`` ``security_events`` created before ``before``. Active alerts stay."""
+        """Delete the ``limit`` oldest finished alerts (resolved or suppressed) last updated
+        and last received before ``before``, with no pipeline work pending, each with the
+        duplicates merged into it (a primary goes only when all of them can), together with
+        every row that names them (timeline, occurrences, receipts, escalations,
+        notifications); up to ``limit`` ``security_events`` and every dead letter created
+        before ``before``. Active alerts stay. ``more`` says a batch was full."""
         ...
 
     def asset_store(self) -> AssetStore:
