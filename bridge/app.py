@@ -60,7 +60,10 @@ class StartupError(Exception):
     """A dependency the bridge needs could not be reached at start; the message says which."""
 
 
-def create_app(config: BridgeConfig) -> web.Application:
+def create_app(config: BridgeConfig, *, chores: bool = True) -> web.Application:
+    """The bridge. ``chores=False`` leaves out the periodic chores that would only repeat
+    another process's work (expiry sweep, open-alert counts, retention, asset sync): with
+    several workers on one box, one of them runs those."""
     # Requests larger than this are refused by the receiver with a 413 before aiohttp's own
     # limit applies; keep aiohttp's limit in step for any other handler reading bodies.
     app = web.Application(client_max_size=config.max_body_bytes)
@@ -68,7 +71,7 @@ def create_app(config: BridgeConfig) -> web.Application:
     redis_url = config.redis_url.get_secret_value() if config.redis_url else None
     dedupe_index = build_dedupe_index(redis_url)
     anomaly_scores = ScoreCollector()
-    bridge_metrics.registry.register(anomaly_scores)
+    bridge_metrics.register_collector(anomaly_scores)
     hub = NotificationHub(
         metrics=NotificationMetrics(
             registry=bridge_metrics.registry, channels=list(config.channels)
@@ -93,8 +96,9 @@ def create_app(config: BridgeConfig) -> web.Application:
     app.cleanup_ctx.append(redis_context)
     app.cleanup_ctx.append(_closing(dedupe_index))
     app.cleanup_ctx.append(http_client_context)
-    app.cleanup_ctx.append(lifecycle_context)
-    app.cleanup_ctx.append(asset_sync_context)
+    if chores:
+        app.cleanup_ctx.append(lifecycle_context)
+        app.cleanup_ctx.append(asset_sync_context)
     # Notifiers, deliveries and the escalation scheduler (after store and Redis are open).
     app.cleanup_ctx.append(notifications_context)
     if config.anomaly.queries:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,9 @@ from aiohttp import web
 from bridge.app import StartupError, create_app
 from bridge.config import BridgeConfig
 from bridge.config_loader import ConfigError, load_config
+from bridge.metrics import enable_multiprocess
 from bridge.netaddr import redact_url
+from bridge.workers import WorkerSlot, supervise
 
 logger = logging.getLogger("bridge")
 
@@ -35,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (serve, check):
         sub.add_argument("--config", type=Path, help="YAML config file (optional)")
     serve.add_argument("--listen", help="host:port to listen on (overrides config and env)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port (overrides config and env; more than one "
+        "needs PostgreSQL and Redis)",
+    )
     return parser
 
 
@@ -46,28 +55,59 @@ def _describe(config: BridgeConfig) -> str:
     ]
     return (
         f"listen={config.listen} store={redact_url(config.database_url.get_secret_value())} "
-        f"redis={'yes' if config.redis_url else 'no'} "
+        f"redis={'yes' if config.redis_url else 'no'} workers={config.workers} "
         f"webhook_auth={'+'.join(webhook) or 'NONE (insecure_no_auth)'} "
         f"max_body_bytes={config.max_body_bytes}"
     )
 
 
 def serve(config: BridgeConfig) -> int:
-    logging.basicConfig(
-        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    _configure_logging(config.log_level)
     # `*_created` series double the exposition and no dashboard reads them.
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
     logger.info("secmon-bridge starting: %s", _describe(config))
+    if config.workers == 1:
+        return _run(create_app(config), config)
+    try:
+        return supervise(config, _serve_worker)
+    except OSError as exc:
+        logger.error("cannot listen on %s: %s", config.listen, exc.strerror or exc)
+        return 1
+
+
+def _serve_worker(config: BridgeConfig, slot: WorkerSlot) -> int:
+    """One of several workers (bridge/workers.py), in its own forked process."""
+    _configure_logging(config.log_level, f"worker {slot.index} ")
+    enable_multiprocess(slot.metrics_dir)
+    try:
+        app = create_app(config, chores=slot.runs_chores)
+    except StartupError as exc:
+        logger.error("cannot start: %s", exc)
+        return 1
+    app.cleanup_ctx.append(slot.supervised)
+    return _run(app, config, sock=slot.sock)
+
+
+def _configure_logging(level: str, tag: str = "") -> None:
+    logging.basicConfig(
+        level=level,
+        format=f"%(asctime)s %(levelname)s {tag}%(name)s: %(message)s",
+        force=True,
+    )
+
+
+def _run(app: web.Application, config: BridgeConfig, sock: socket.socket | None = None) -> int:
+    where = {"sock": sock} if sock is not None else {
+        "host": config.listen_host, "port": config.listen_port
+    }  # fmt: skip
     try:
         web.run_app(
-            create_app(config),
-            host=config.listen_host,
-            port=config.listen_port,
+            app,
             print=None,
             # One access-log line per webhook is noise at thousands of alerts per second;
             # the receiver logs one line per payload instead.
             access_log=None,
+            **where,
         )
     except StartupError as exc:
         logger.error("cannot start: %s", exc)
@@ -81,7 +121,11 @@ def serve(config: BridgeConfig) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        config = load_config(args.config, listen=getattr(args, "listen", None))
+        config = load_config(
+            args.config,
+            listen=getattr(args, "listen", None),
+            workers=getattr(args, "workers", None),
+        )
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
         return 2

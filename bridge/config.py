@@ -39,6 +39,20 @@ DEFAULT_DATABASE_URL = "sqlite:///secmon-bridge.db"
 SUPPORTED_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
+MAX_WORKERS = 64
+
+
+def workers_problem(config: BridgeConfig, workers: int) -> str | None:
+    """Why ``config`` cannot run ``workers`` server processes, or None if it can."""
+    if workers == 1:
+        return None
+    if config.database_url.get_secret_value().startswith("sqlite:"):
+        return "more than one worker needs a PostgreSQL database_url (SQLite has one writer)"
+    if config.redis_url is None:
+        return "more than one worker needs redis_url, where the workers share dedupe state"
+    return None
+
+
 def _problem(loc: tuple[str, ...], message: str) -> InitErrorDetails:
     # input is deliberately None: the offending value may be a secret.
     return InitErrorDetails(type=PydanticCustomError("config_error", message), loc=loc, input=None)
@@ -156,6 +170,9 @@ class BridgeConfig(BaseSettings):
     insecure_no_auth: bool = False
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Server processes sharing the listen socket (bridge/workers.py); more than one needs
+    # PostgreSQL and Redis, the state every worker shares.
+    workers: int = Field(default=1, ge=1, le=MAX_WORKERS)
     store: StoreOptions = Field(default_factory=StoreOptions)
     # Where "suppress" with create_silence creates silences (Alertmanager's v2 API).
     alertmanager_url: str | None = None
@@ -250,6 +267,9 @@ class BridgeConfig(BaseSettings):
                 )
         problems.extend(self._channel_problems())
         problems.extend(self._retention_problems())
+        problem = workers_problem(self, self.workers)
+        if problem is not None:
+            problems.append(_problem(("workers",), problem))
         if problems:
             raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self

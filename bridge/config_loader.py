@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bridge.config import BridgeConfig, build_config, env_name
+from bridge.config import MAX_WORKERS, BridgeConfig, build_config, env_name, workers_problem
 from bridge.netaddr import split_host_port
 
 
@@ -68,10 +68,12 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_config(path: Path | None, *, listen: str | None = None) -> BridgeConfig:
-    """Validate the file (if any), the ``SECMON_BRIDGE_*`` environment and ``listen`` override.
-
-    ``listen`` (from ``--listen``) beats both the file and the environment.
+def load_config(
+    path: Path | None, *, listen: str | None = None, workers: int | None = None
+) -> BridgeConfig:
+    """Validate the file (if any), the ``SECMON_BRIDGE_*`` environment and the command line's
+    overrides: ``listen`` (``--listen``) and ``workers`` (``--workers``) beat both the file
+    and the environment.
     """
     source = str(path) if path is not None else "(environment and defaults)"
     data = read_yaml(path) if path is not None else {}
@@ -81,14 +83,26 @@ def load_config(path: Path | None, *, listen: str | None = None) -> BridgeConfig
             split_host_port(listen)
         except ValueError as exc:
             problems.append(ConfigProblem("--listen", str(exc)))
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        problems.append(ConfigProblem("--workers", f"must be from 1 to {MAX_WORKERS}"))
+        workers = None
     try:
         config = build_config(data)
     except ValidationError as exc:
         problems += problems_from(exc)
+    else:
+        if workers is not None and (problem := workers_problem(config, workers)) is not None:
+            problems.append(ConfigProblem("--workers", problem))
     if problems:
         raise ConfigError(source, problems)
-    # --listen wins over SECMON_BRIDGE_LISTEN as well, so it is applied after the sources merge.
-    return config if listen is None else config.model_copy(update={"listen": listen})
+    # The command line wins over SECMON_BRIDGE_* as well, so it is applied after the sources
+    # merge.
+    overrides: dict[str, Any] = {}
+    if listen is not None:
+        overrides["listen"] = listen
+    if workers is not None:
+        overrides["workers"] = workers
+    return config.model_copy(update=overrides) if overrides else config
 
 
 def problems_from(exc: ValidationError) -> list[ConfigProblem]:

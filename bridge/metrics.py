@@ -22,8 +22,11 @@ zeros instead of missing series::
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from bridge.store.base import ALERT_STATUSES
 
@@ -39,11 +42,29 @@ WEBHOOK_CODES = ("200", "400", "401", "413", "500", "503")
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+# Set in each worker process when ``serve`` runs several (bridge/workers.py).
+_multiprocess_dir: Path | None = None
+
+
+def enable_multiprocess(directory: Path) -> None:
+    """Keep this process's metric values in files under ``directory``, where /metrics in any
+    worker sums them (prometheus_client's multiprocess mode). Call before creating metrics."""
+    global _multiprocess_dir  # one switch per process, set once at its start
+    _multiprocess_dir = directory
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+
+
 class BridgeMetrics:
-    """Every metric the bridge exports, created up front on one registry."""
+    """Every metric the bridge exports, created up front on one registry.
+
+    With several workers, gauges say how to combine the workers' values
+    (``multiprocess_mode``; single-process bridges ignore it)."""
 
     def __init__(self, stage_names: Iterable[str] = ()) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._multiprocess_dir = _multiprocess_dir
+        # Collectors computed at scrape time from this process's state (not values in files).
+        self._live_collectors: list[Collector] = []
         self.alerts_received = Counter(
             "secmon_bridge_alerts_received",
             "Alerts received from Alertmanager (duplicates included), by alert status.",
@@ -71,6 +92,7 @@ class BridgeMetrics:
             "secmon_bridge_store_up",
             "1 if the alert store answered its last operation or probe, else 0.",
             registry=self.registry,
+            multiprocess_mode="livemin",
         )
         self.pipeline_errors = Counter(
             "secmon_bridge_pipeline_errors",
@@ -118,6 +140,8 @@ class BridgeMetrics:
             "Alerts in status open, by severity (a cached count, refreshed periodically).",
             ["severity"],
             registry=self.registry,
+            # Counted by the worker that runs the chores; the others keep zeros.
+            multiprocess_mode="livemax",
         )
         self.time_to_acknowledge = Histogram(
             "secmon_bridge_time_to_acknowledge_seconds",
@@ -145,6 +169,22 @@ class BridgeMetrics:
         for code in WEBHOOK_CODES:
             self.webhook_requests.labels(code=code)
         self.register_stages(stage_names)
+
+    def register_collector(self, collector: Collector) -> None:
+        """Add a collector that computes its samples at scrape time."""
+        self.registry.register(collector)
+        self._live_collectors.append(collector)
+
+    def exposition(self) -> bytes:
+        """The text format for /metrics: this process's registry, or with several workers
+        every worker's values combined (plus this process's scrape-time collectors)."""
+        if self._multiprocess_dir is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(self._multiprocess_dir))  # type: ignore[no-untyped-call]
+        for collector in self._live_collectors:
+            registry.register(collector)
+        return generate_latest(registry)
 
     def register_stages(self, stage_names: Iterable[str]) -> None:
         for stage in stage_names:

@@ -85,6 +85,7 @@ class SchedulerMetrics:
             "Series scored per anomaly query.",
             ["for"],
             registry=registry,
+            multiprocess_mode="livemax",
         )
         self.duration = Histogram(
             "secmon_anomaly_scoring_duration_seconds",

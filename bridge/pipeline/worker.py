@@ -58,6 +58,7 @@ class WorkerMetrics:
             "secmon_bridge_pipeline_queue_depth",
             "Stored deliveries waiting in this process for the pipeline.",
             registry=registry,
+            multiprocess_mode="livesum",
         )
         self.processed = Counter(
             "secmon_bridge_pipeline_processed_alerts",
