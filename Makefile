@@ -39,6 +39,7 @@ bench: venv services ## Run the benchmarks (numbers recorded in docs/benchmarks.
 	$(PY) benchmarks/bridge/bench_webhook.py --store sqlite --duration 30 --wait-idle 120 --markdown docs/benchmarks.md
 	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --duration 30 --wait-idle 120 --markdown docs/benchmarks.md
 	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --duration 30 --rate 5000 --wait-idle 120 --markdown docs/benchmarks.md
+	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --workers 2 --duration 30 --wait-idle 120 --markdown docs/benchmarks.md
 	$(PY) -m benchmarks.notify.bench_fanout --alerts 1000
 	$(PY) -m benchmarks.escalation.bench_tick --alerts 100000 --due 100
 	$(PY) -m benchmarks.escalation.bench_tick --alerts 100000 --due 100 --postgres postgresql://postgres@127.0.0.1:5432/postgres
@@ -47,6 +48,7 @@ bench: venv services ## Run the benchmarks (numbers recorded in docs/benchmarks.
 
 bench-soak: venv services ## Five-minute bridge runs (PostgreSQL + Redis, SQLite) showing memory stays flat
 	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --duration 300 --rss-interval 10 --markdown docs/benchmarks.md
+	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --workers 2 --duration 300 --rss-interval 10 --markdown docs/benchmarks.md
 	$(PY) benchmarks/bridge/bench_webhook.py --store sqlite --duration 300 --rss-interval 10 --label 'SQLite, 300 s' --markdown docs/benchmarks.md
 
 bench-anomaly: venv ## NAB score of the default anomaly detector (NAB=/path/to/NAB) and its scoring cost

@@ -329,6 +329,7 @@ def start_profiler(args: argparse.Namespace, pid: int) -> subprocess.Popen[bytes
             "--rate",
             "200",
             "--nonblocking",
+            "--subprocesses",  # every worker when --workers is more than 1
             "--format",
             "raw",
             "--output",
@@ -349,6 +350,12 @@ def _parser() -> argparse.ArgumentParser:
         "(e.g. /var/run/postgresql) instead of 127.0.0.1:5432",
     )
     parser.add_argument("--redis", action="store_true", help=f"use Redis at {REDIS_URL}")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="bridge worker processes (config `workers`; more than one needs postgres and redis)",
+    )
     parser.add_argument("--duration", type=float, default=30.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--senders", type=int, default=8)
@@ -394,6 +401,8 @@ def bridge_config(args: argparse.Namespace, port: int, database_url: str) -> dic
     }
     if args.redis:
         config["redis_url"] = REDIS_URL
+    if args.workers != 1:  # only then: a --source from before `workers` existed still runs
+        config["workers"] = args.workers
     return config
 
 
@@ -544,7 +553,10 @@ def default_label(args: argparse.Namespace) -> str:
         parts[0] += " (Unix socket)"
     if args.redis:
         parts.append("Redis")
-    label = " + ".join(parts) + f", {args.duration:g} s"
+    label = " + ".join(parts)
+    if args.workers != 1:
+        label += f", {args.workers} workers"
+    label += f", {args.duration:g} s"
     if args.rate:
         label += f", rate {args.rate:g}/s"
     return label
