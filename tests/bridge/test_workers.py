@@ -174,7 +174,7 @@ def test_workers_share_the_port_store_each_alert_once_and_sum_their_metrics(serv
         await wait_until(all_classified, timeout=30, what="every alert classified")
 
         alerts = await _stored(bridge.base)
-        critical = sum(a["status"] == "open" and a["severity"] == "critical" for a in alerts)
+        critical = sum(1 for a in alerts if a["status"] == "open" and a["severity"] == "critical")
         assert critical > 0
 
         async def counted() -> bool:
