@@ -19,6 +19,7 @@ from aiohttp import web
 from bridge.app import StartupError, create_app
 from bridge.config import BridgeConfig
 from bridge.config_loader import ConfigError, load_config
+from bridge.gctune import settle_after_startup
 from bridge.metrics import enable_multiprocess
 from bridge.netaddr import redact_url
 from bridge.workers import WorkerSlot, supervise
@@ -100,6 +101,7 @@ def _run(app: web.Application, config: BridgeConfig, sock: socket.socket | None 
     where = {"sock": sock} if sock is not None else {
         "host": config.listen_host, "port": config.listen_port
     }  # fmt: skip
+    app.on_startup.append(settle_after_startup)  # after the cleanup contexts started
     try:
         web.run_app(
             app,

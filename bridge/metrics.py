@@ -24,7 +24,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+    values,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
@@ -65,6 +74,11 @@ class BridgeMetrics:
         self._multiprocess_dir = _multiprocess_dir
         # Collectors computed at scrape time from this process's state (not values in files).
         self._live_collectors: list[Collector] = []
+        if self._multiprocess_dir is None:
+            # process_* (CPU, memory, open files) and python_gc_* (collections by generation);
+            # with several workers they would describe only the worker that was scraped.
+            ProcessCollector(registry=self.registry)
+            GCCollector(registry=self.registry)
         self.alerts_received = Counter(
             "secmon_bridge_alerts_received",
             "Alerts received from Alertmanager (duplicates included), by alert status.",

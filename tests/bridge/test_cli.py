@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -89,6 +90,9 @@ def test_serve_runs_a_real_bridge_and_stops_cleanly(
     assert "secmon_bridge_alerts_received_total" in exposition
     assert "_created" not in exposition  # disabled in the serving process
     assert "received group" in output
+    assert re.search(r"garbage collector: \d+ startup objects frozen", output)
+    assert "process_resident_memory_bytes" in exposition
+    assert 'python_gc_collections_total{generation="0"}' in exposition
     assert "resolved id=1 rule_id=kong_http_admin_api" in output
     assert WEBHOOK_TOKEN not in output
     assert API_TOKEN not in output
