@@ -48,7 +48,6 @@ bench: venv services ## Run the benchmarks (numbers recorded in docs/benchmarks.
 
 bench-soak: venv services ## Five-minute bridge runs (PostgreSQL + Redis, SQLite) showing memory stays flat
 	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --duration 300 --rss-interval 10 --markdown docs/benchmarks.md
-	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --workers 2 --duration 300 --rss-interval 10 --markdown docs/benchmarks.md
 	$(PY) benchmarks/bridge/bench_webhook.py --store sqlite --duration 300 --rss-interval 10 --label 'SQLite, 300 s' --markdown docs/benchmarks.md
 
 bench-anomaly: venv ## NAB score of the default anomaly detector (NAB=/path/to/NAB) and its scoring cost
