@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from pathlib import Path
 from typing import Any
@@ -184,8 +183,10 @@ async def test_cloudtrail_is_incremental_and_rate_limited(
     for region in regions:
         times = fake.lookups(region)
         assert len(times) == 6  # two lookups per poll
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert min(gaps) >= 0.45  # 2 requests/s per region, with a little clock slack
+        # 2 requests/s per region: request i never arrives before its slot, i/2 s after the
+        # first (with a little clock slack). Not the gap between neighbours: one request
+        # delayed on its way on a busy machine makes the gap after it short, within the rate.
+        assert all(t - times[0] >= 0.45 * i for i, t in enumerate(times)), times
 
 
 async def test_config_noncompliant_rules(moto_url: str, fake_aws: tuple[str, FakeAwsJson]) -> None:
