@@ -6,6 +6,9 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,8 @@ from aiohttp.test_utils import TestClient
 from bridge.config import BridgeConfig
 from bridge.store.sqlite import sqlite_path
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "alertmanager"
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "alertmanager"
 WEBHOOK_TOKEN = "webhook-token-5f1e2d"
 API_TOKEN = "api-token-9a8b7c"
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -204,3 +208,15 @@ def metric(client: BridgeClient, name: str, **labels: str) -> float | None:
 
     value: float | None = client.app[METRICS].registry.get_sample_value(name, labels)
     return value
+
+
+def start_serve(args: Sequence[str], *, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``secmon-bridge serve ARGS`` as a real process from this checkout, output in ``log``."""
+    with log.open("wb") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bridge.cli", "serve", *args],
+            env=env,
+            cwd=REPO,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bridge.cli import main
-from tests.bridge.helpers import API_TOKEN, WEBHOOK_TOKEN, bearer, example
+from tests.bridge.helpers import API_TOKEN, WEBHOOK_TOKEN, bearer, example, start_serve
 from tests.harness.services import free_port
 from tests.harness.wait import wait_until
 
@@ -68,22 +68,14 @@ def test_serve_runs_a_real_bridge_and_stops_cleanly(
         "SECMON_BRIDGE_LISTEN": "127.0.0.1:1",  # --listen must win
     }
     log = tmp_path / "bridge.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "bridge.cli", "serve"),
-                *("--config", str(config), "--listen", f"127.0.0.1:{port}"),
-            ],
-            env=env,
-            cwd=REPO,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            alerts, exposition = _exercise(f"http://127.0.0.1:{port}")
-        finally:
-            process.send_signal(signal.SIGINT)
-            code = process.wait(timeout=15)
+    process = start_serve(
+        ["--config", str(config), "--listen", f"127.0.0.1:{port}"], env=env, log=log
+    )
+    try:
+        alerts, exposition = _exercise(f"http://127.0.0.1:{port}")
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=15)
     output = log.read_text()
     assert code == 0, output
     assert [a["status"] for a in alerts] == ["resolved"]

@@ -10,7 +10,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,17 @@ import aiohttp
 import pytest
 
 from bridge.cli import main
-from tests.bridge.helpers import API_TOKEN, WEBHOOK_TOKEN, bearer, drop_bridge_tables, example
+from tests.bridge.helpers import (
+    API_TOKEN,
+    WEBHOOK_TOKEN,
+    bearer,
+    drop_bridge_tables,
+    example,
+    start_serve,
+)
 from tests.harness.services import free_port
 from tests.harness.wait import wait_until
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.postgres
 
 
@@ -72,17 +77,9 @@ def serve(tmp_path: Path, postgres_url: str, redis_url: str) -> Iterator[Any]:
         env = _env(**(defaults | settings))
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         log = tmp_path / f"bridge-{len(started)}.log"
-        with log.open("wb") as log_file:
-            process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "bridge.cli", "serve"),
-                    *("--listen", f"127.0.0.1:{port}", "--workers", str(workers)),
-                ],
-                env=env,
-                cwd=REPO,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
+        process = start_serve(
+            ["--listen", f"127.0.0.1:{port}", "--workers", str(workers)], env=env, log=log
+        )
         running = Running(process, f"http://127.0.0.1:{port}", log, metrics_dir)
         started.append(running)
         return running
