@@ -5,7 +5,7 @@ reference counting the moment it is done with it; the cyclic collector only find
 cycles. With its defaults it still ran about 2,400 young and 20 full collections in a 20 s
 benchmark run, about 15% of the bridge's CPU, and every full collection walked every object
 alive, startup's included (imported modules, pydantic schemas, compiled rules): pauses of up
-to 110 ms with every webhook in flight waiting (docs/benchmarks.md, "Garbage collection").
+to 110 ms with every webhook in flight waiting (docs/benchmarks.md, fourth session).
 
 Once the app has started, :func:`settle_after_startup`:
 
