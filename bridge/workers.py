@@ -62,7 +62,6 @@ class WorkerSlot:
     """What one worker process is told: its number, the shared socket, the metrics files."""
 
     index: int
-    count: int
     sock: socket.socket
     metrics_dir: Path
     supervisor_pid: int
@@ -183,10 +182,7 @@ class _Supervisor:
         return 1 if self._failed else 0
 
     def _start(self, index: int) -> None:
-        slot = WorkerSlot(
-            index, self._config.workers, self._sock, self._metrics_dir, os.getpid(),
-            self._ready_write,
-        )  # fmt: skip
+        slot = WorkerSlot(index, self._sock, self._metrics_dir, os.getpid(), self._ready_write)
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the supervisor's loop
             code = 1
@@ -203,6 +199,8 @@ class _Supervisor:
                 os._exit(code)
         self._workers[pid] = index
         logger.info("worker %d started (pid %d)", index, pid)
+        if self._stop_requested_at is not None:  # a signal came while it was being forked
+            _signal(pid, signal.SIGTERM)
 
     def _read_ready(self) -> None:
         try:
