@@ -70,5 +70,16 @@ class DedupeConfig(BaseModel):
         return self
 
     @property
+    def event_type_alone_can_match(self) -> bool:
+        """Whether a primary sharing the event type but not the asset could pass the threshold.
+
+        With the seed's weights it cannot (0.25 + 0.2 + 0.15 + 0.1 = 0.7, not above 0.8), so an
+        alert with an asset is compared with the primaries of its asset bucket only: those of
+        its event-type bucket could never be its primary. (The Lua script adds the same terms
+        in the same order.)"""
+        w = self.weights
+        return w.event_type + w.severity + w.source + w.title > self.threshold
+
+    @property
     def window_ms(self) -> int:
         return max(1, int(self.window.total_seconds() * 1000))

@@ -40,7 +40,12 @@ def new_primary(
     sig: Signature, best: tuple[int, Signature] | None, cfg: DedupeConfig
 ) -> DedupeDecision:
     if best is None:
-        return DedupeDecision(None, 0.0, False, ("no primary in the window to compare with",))
+        return DedupeDecision(
+            None,
+            0.0,
+            False,
+            (f"no primary in the window shares enough to score above {cfg.threshold:g}",),
+        )
     best_id, other = best
     value = score(sig, other, cfg.weights)
     return DedupeDecision(

@@ -15,7 +15,7 @@ that.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from bridge.dedupe import decide
@@ -75,10 +75,7 @@ class InMemoryDedupeIndex:
         best_score = -1.0
         compared: set[int] = set()
         weights = cfg.weights
-        for key in self._bucket_keys(sig):
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                continue
+        for bucket in self._compared_buckets(sig, cfg):
             for pid in list(reversed(bucket))[: cfg.max_candidates]:
                 primary = self._primaries.get(pid)
                 if primary is None:
@@ -88,8 +85,11 @@ class InMemoryDedupeIndex:
                     continue
                 compared.add(pid)
                 fields = field_score(sig, primary.sig, weights)
-                if fields + weights.title < best_score:
-                    continue  # even identical titles could not reach the best so far
+                bound = fields + weights.title
+                if bound <= cfg.threshold or bound < best_score:
+                    # Even an identical title could not pass the threshold, or reach the
+                    # best so far: neither a match nor a near miss worth naming.
+                    continue
                 value = fields + weights.title * jaccard(sig.tokens, primary.sig.tokens)
                 # Ties go to the oldest primary (lowest id), as in the Lua script.
                 if value > best_score or (value == best_score and best and pid < best[0]):
@@ -129,6 +129,26 @@ class InMemoryDedupeIndex:
         if sig.event_type:
             keys.append("r:" + sig.event_type)
         return keys
+
+    def _compared_buckets(
+        self, sig: Signature, cfg: DedupeConfig
+    ) -> Iterator[OrderedDict[int, int]]:
+        """The buckets whose primaries could be this alert's primary, asset bucket first.
+
+        When a primary sharing only the event type cannot pass the threshold (see
+        :attr:`DedupeConfig.event_type_alone_can_match`), the event-type bucket matters only
+        for a primary on the same asset that newer ones pushed out of a full asset bucket.
+        """
+        full = False
+        if sig.asset_id and (bucket := self._buckets.get("a:" + sig.asset_id)) is not None:
+            full = len(bucket) >= cfg.max_candidates
+            yield bucket
+        if not sig.event_type:
+            return
+        if sig.asset_id and not full and not cfg.event_type_alone_can_match:
+            return
+        if (bucket := self._buckets.get("r:" + sig.event_type)) is not None:
+            yield bucket
 
     def _touch(self, primary: _Primary, cfg: DedupeConfig) -> None:
         for key in self._bucket_keys(primary.sig):

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from bridge.dedupe import decide
 from bridge.dedupe.config import DedupeConfig
-from bridge.dedupe.lua import FORGET, MATCH_MANY, MATCH_OR_ADD
+from bridge.dedupe.lua import FORGET, MATCH_MANY
 from bridge.dedupe.model import DedupeCandidate, DedupeDecision
 from bridge.dedupe.similarity import Signature
 
@@ -33,38 +33,11 @@ class RedisDedupeIndex:
         self.namespace = namespace
         self._client: aioredis.Redis = aioredis.Redis.from_url(redis_url)
         # Script objects send EVALSHA and load the script only if Redis answers NOSCRIPT.
-        self._match = self._client.register_script(MATCH_OR_ADD)
         self._forget = self._client.register_script(FORGET)
         self._match_many = self._client.register_script(MATCH_MANY)
 
-    def _bucket(self, kind: str, value: str) -> str:
-        return f"{self.namespace}:b:{kind}:{value}" if value else ""
-
     async def match_or_add(self, c: DedupeCandidate, cfg: DedupeConfig) -> DedupeDecision:
-        sig = Signature.of(c.asset_id, c.event_type, c.severity, c.source, c.title)
-        w = cfg.weights
-        keys = [
-            f"{self.namespace}:fp:{c.fingerprint}",
-            self._bucket("a", sig.asset_id),
-            self._bucket("r", sig.event_type),
-        ]
-        args: list[Any] = [
-            self.namespace,
-            c.alert_id,
-            c.fingerprint,
-            sig.asset_id,
-            sig.event_type,
-            sig.severity,
-            sig.source,
-            sig.token_text,
-            int(c.seen_at.timestamp() * 1000),
-            cfg.window_ms,
-            cfg.max_candidates,
-            repr(cfg.threshold),
-            *(repr(x) for x in (w.asset_id, w.event_type, w.severity, w.source, w.title)),
-        ]
-        reply = [_text(v) for v in await self._match(keys=keys, args=args)]
-        return _decision(c, sig, reply, cfg)
+        return (await self.match_many([c], cfg))[0]
 
     async def match_many(
         self, candidates: Sequence[DedupeCandidate], cfg: DedupeConfig
@@ -72,7 +45,8 @@ class RedisDedupeIndex:
         """Decide a delivery's candidates in order, atomically, in one script call.
 
         Same decisions as calling :meth:`match_or_add` for each in turn; the script reads
-        each primary it compares once per call rather than once per candidate.
+        each primary it compares once per call rather than once per candidate, and writes
+        each key it changes once, at the end of the call.
         """
         if not candidates:
             return []

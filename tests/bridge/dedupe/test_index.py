@@ -18,7 +18,17 @@ async def test_first_alert_becomes_a_primary(index: DedupeIndex) -> None:
     decision = await index.match_or_add(cand(1), CFG)
     assert decision.primary_id is None
     assert not decision.duplicate
-    assert decision.reasons == ("no primary in the window to compare with",)
+    assert decision.reasons == ("no primary in the window shares enough to score above 0.8",)
+
+
+async def test_a_primary_that_cannot_pass_the_threshold_is_not_named(index: DedupeIndex) -> None:
+    # Same event type, severity and source, another asset: 0.6 + at most 0.1 for the title,
+    # never above 0.8, so it is neither a match nor a near miss.
+    await index.match_or_add(cand(1, asset_id="kong-a"), CFG)
+    decision = await index.match_or_add(cand(2, asset_id="kong-b"), CFG)
+    assert decision.primary_id is None
+    assert decision.score == 0.0
+    assert decision.reasons == ("no primary in the window shares enough to score above 0.8",)
 
 
 async def test_same_fingerprint_takes_the_exact_path(index: DedupeIndex) -> None:

@@ -1,13 +1,16 @@
 """Both index backends decide alike on a random stream: same primaries, same scores.
 
-The in-process index skips candidates that cannot beat the best score found so far, while the
-Lua script scores every candidate; the decisions (and each reason line) must still agree.
+Both skip the title comparison for primaries that could not pass the threshold or beat the best
+score so far, and search the event-type bucket only when it could hold this alert's primary;
+the decisions (and each reason line) must agree exactly.
 """
 
 from __future__ import annotations
 
 import random
 from datetime import timedelta
+
+import pytest
 
 from bridge.dedupe import DedupeConfig, InMemoryDedupeIndex, RedisDedupeIndex
 from tests.bridge.dedupe.conftest import T0, cand
@@ -19,9 +22,21 @@ SOURCES = ["kong", "github", "aws"]
 WORDS = ["admin", "api", "exposed", "secret", "leak", "root", "login", "http", "token", "key"]
 
 
-async def test_memory_and_redis_agree_on_a_random_stream(redis_url: str) -> None:
+@pytest.mark.parametrize(
+    "settings",
+    [
+        # A primary sharing only the event type can pass: both buckets are always searched.
+        {"threshold": 0.7, "max_candidates": 8},
+        # The seed's threshold: it cannot, so the event-type bucket is searched only for an
+        # alert without an asset or when the asset's bucket is full.
+        {"threshold": 0.8, "max_candidates": 4},
+    ],
+)
+async def test_memory_and_redis_agree_on_a_random_stream(
+    redis_url: str, settings: dict[str, float]
+) -> None:
     rng = random.Random(20261202)
-    cfg = DedupeConfig.model_validate({"threshold": 0.7, "max_candidates": 8})
+    cfg = DedupeConfig.model_validate(settings)
     memory, redis = InMemoryDedupeIndex(), RedisDedupeIndex(redis_url)
     kinds: set[str] = set()
     try:
