@@ -114,6 +114,12 @@ class BridgeMetrics:
             ["stage"],
             registry=self.registry,
         )
+        self.write_retries = Counter(
+            "secmon_bridge_pipeline_write_retries",
+            "Pipeline writes tried again because an alert instance they change was still being "
+            "created by another pass or replica.",
+            registry=self.registry,
+        )
         self.alerts_deduplicated = Counter(
             "secmon_bridge_alerts_deduplicated",
             "New alert instances merged into a primary alert, by match kind (exact|similar).",
@@ -146,6 +152,14 @@ class BridgeMetrics:
         self.pipeline_duration = Histogram(
             "secmon_bridge_pipeline_duration_seconds",
             "Time the pipeline stages took for one worker pass (one or more stored deliveries).",
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.stage_duration = Histogram(
+            "secmon_bridge_pipeline_stage_duration_seconds",
+            "Time one pipeline stage took for one worker pass, by stage (the ordered stages "
+            "include the wait for the passes before).",
+            ["stage"],
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )
@@ -203,6 +217,7 @@ class BridgeMetrics:
     def register_stages(self, stage_names: Iterable[str]) -> None:
         for stage in stage_names:
             self.pipeline_errors.labels(stage=stage)
+            self.stage_duration.labels(stage=stage)
 
     def observe_acknowledged(self, severity: str | None, seconds: float) -> None:
         self.time_to_acknowledge.labels(severity=severity or "unknown").observe(max(0.0, seconds))

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from bridge.anomaly.publish import Published
 from bridge.classify import Classification, ClassificationEngine
 from bridge.pipeline.base import Batch, StoreRef
-from bridge.pipeline.classify import BatchContext, alert_facts
+from bridge.pipeline.classify import BatchContext, alert_facts, new_firing
 from bridge.store.base import IncomingAlert
 
 MAX_SERIES = 10  # series listed per alert; the maximum score is always included
@@ -96,10 +96,10 @@ class AnomalyContext:
         now = batch.delivery.received_at
         history = await self._store().classification_history(
             [(r.alert.rule_id, r.alert.asset_id) for r in created],
-            exclude_ids=[r.instance_id for r in created],
+            exclude_ids=[],
             now=now,
         )
-        ctx = BatchContext(history)
+        ctx = BatchContext(history, new_firing([batch]))
         results: dict[int, Classification] = {}
         for receipt in created:
             if receipt.instance_id in scores:

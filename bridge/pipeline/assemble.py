@@ -48,5 +48,9 @@ def build_pipeline(
             # Wakes the escalation scheduler; deliveries run in the background.
             Escalate(notifications),
             Announce(),
-        ]
+        ],
+        # Dedupe decides against the primaries earlier passes created, and the write creates
+        # or changes instances those passes may have written: both in pass order.
+        ordered_from="dedupe",
+        ordered_until="lifecycle",
     )

@@ -8,6 +8,7 @@ stage sees, so a stage can enrich it (classification, anomaly context) or narrow
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -81,24 +82,67 @@ class StageFailed(Exception):
         self.stage = stage
 
 
+class Turn(Protocol):
+    """A pass's place in the ordered part of the pipeline (see :meth:`Pipeline.run_many`)."""
+
+    async def wait(self) -> None:
+        """Return once every pass that started earlier has left the ordered part."""
+
+    def leave(self) -> None:
+        """This pass is done with the ordered part (idempotent)."""
+
+
+class _Unordered:
+    async def wait(self) -> None:
+        return None
+
+    def leave(self) -> None:
+        return None
+
+
+UNORDERED: Turn = _Unordered()
+StageTimer = Callable[[str, float], None]  # (stage name, seconds)
+
+
+def _untimed(stage: str, seconds: float) -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Pipeline:
     stages: Sequence[Stage]
+    # The first and the last stage of the part that must run pass after pass, in the order
+    # the passes started (see :meth:`run_many`); None: no such part.
+    ordered_from: str | None = None
+    ordered_until: str | None = None
 
     @property
     def names(self) -> list[str]:
         return [stage.name for stage in self.stages]
 
-    async def run(self, batch: Batch) -> Batch:
+    async def run(
+        self, batch: Batch, turn: Turn = UNORDERED, timer: StageTimer = _untimed
+    ) -> Batch:
         """Every stage in order; raises :class:`StageFailed` naming the stage that broke."""
-        return (await self.run_many([batch]))[0]
+        return (await self.run_many([batch], turn, timer))[0]
 
-    async def run_many(self, batches: Sequence[Batch]) -> list[Batch]:
+    async def run_many(
+        self, batches: Sequence[Batch], turn: Turn = UNORDERED, timer: StageTimer = _untimed
+    ) -> list[Batch]:
         """Every stage over several deliveries at once: a :class:`BatchStage` sees them
         together, other stages one by one. A failure fails them all (the worker then retries
-        each alone, so one bad delivery cannot hold up the others)."""
+        each alone, so one bad delivery cannot hold up the others).
+
+        From the ``ordered_from`` stage through the ``ordered_until`` stage, the worker's
+        passes run one after another, in the order they started: they decide dedupe and write
+        their results so that a pass sees every primary and every instance the passes before
+        it created. The stages before and after overlap with other passes. ``timer`` gets
+        each stage's time (the ordered part's first stage includes the wait for its turn)."""
         current = list(batches)
         for stage in self.stages:
+            started = time.perf_counter()
+            if stage.name == self.ordered_from:
+                await turn.wait()
             try:
                 if isinstance(stage, BatchStage):
                     current = await stage.process_many(current)
@@ -110,4 +154,7 @@ class Pipeline:
                     current = done
             except Exception as exc:
                 raise StageFailed(stage.name, exc) from exc
+            timer(stage.name, time.perf_counter() - started)
+            if stage.name == self.ordered_until:
+                turn.leave()
         return current

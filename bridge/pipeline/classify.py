@@ -29,18 +29,28 @@ MAX_RELATED = 20
 
 
 class BatchContext:
-    """:class:`~bridge.classify.ClassificationContext` over one store snapshot per delivery."""
+    """:class:`~bridge.classify.ClassificationContext` over one store snapshot per pass.
+
+    The pass's own new alerts are not stored yet when it is classified (the pipeline's write
+    creates them): they are added here, as the history would hold them had each delivery been
+    written before the next was classified. So a delivery's history counts its pass's earlier
+    deliveries, and an alert's related incidents include the pass's other firing alerts.
+    """
 
     def __init__(
-        self, history: ClassificationHistory, own: Mapping[Pair, int] | None = None
+        self,
+        history: ClassificationHistory,
+        new_alerts: Sequence[tuple[int, str | None, str | None]] = (),
     ) -> None:
         self._counts = history.counts
-        # Alerts of the classified alert's own delivery, which the history must not count.
-        self._own: Mapping[Pair, int] = own or {}
-        # Indexed once per delivery, so each alert's look-up is a dict hit, not a scan.
+        # Alerts of the pass's earlier deliveries, which the stored history does not hold.
+        self._earlier: Mapping[Pair, int] = {}
+        # Indexed once per pass, so each alert's look-up is a dict hit, not a scan.
         self._by_rule: dict[str, list[int]] = defaultdict(list)
         self._by_asset: dict[str, list[int]] = defaultdict(list)
-        for alert_id, rule_id, asset_id in sorted(history.open_alerts, reverse=True):
+        for alert_id, rule_id, asset_id in sorted(
+            (*history.open_alerts, *new_alerts), reverse=True
+        ):
             if rule_id is not None:
                 self._by_rule[rule_id].append(alert_id)
             if asset_id is not None:
@@ -48,13 +58,13 @@ class BatchContext:
 
     async def history(self, rule_id: str | None, asset_id: str | None) -> HistoryCounts:
         week, month = self._counts.get((rule_id, asset_id), (0, 0))
-        own = self._own.get((rule_id, asset_id), 0)
-        return HistoryCounts(last_7d=max(0, week - own), last_30d=max(0, month - own))
+        earlier = self._earlier.get((rule_id, asset_id), 0)
+        return HistoryCounts(last_7d=week + earlier, last_30d=month + earlier)
 
-    def for_delivery(self, own: Mapping[Pair, int]) -> BatchContext:
-        """The same snapshot, not counting ``own`` (one delivery's just-created alerts)."""
+    def for_delivery(self, earlier: Mapping[Pair, int]) -> BatchContext:
+        """The same snapshot, counting ``earlier`` (the pass's earlier deliveries' alerts)."""
         view = copy.copy(self)
-        view._own = own
+        view._earlier = earlier
         return view
 
     async def related_open(
@@ -67,6 +77,16 @@ class BatchContext:
                 if alert_id != exclude_id:
                     related[alert_id] = None
         return list(related)[:MAX_RELATED]
+
+
+def new_firing(batches: Sequence[Batch]) -> list[tuple[int, str | None, str | None]]:
+    """(id, rule, asset) of the alerts the pass creates firing: open once it is written."""
+    return [
+        (r.instance_id, r.alert.rule_id, r.alert.asset_id)
+        for batch in batches
+        for r in batch.created
+        if r.alert.status == "firing"
+    ]
 
 
 def alert_facts(alert_id: int, alert: IncomingAlert) -> AlertFacts:
@@ -102,28 +122,26 @@ class Classify:
         created = [r for batch in batches for r in batch.created]
         if not created:
             return list(batches)
-        # The 7- and 30-day windows end at the newest delivery (milliseconds apart). Alerts
-        # of other deliveries in the pass count, as they would one delivery at a time; each
-        # delivery's own new alerts are discounted per delivery below.
+        # The 7- and 30-day windows end at the newest delivery (milliseconds apart).
         history = await self._store().classification_history(
             [(r.alert.rule_id, r.alert.asset_id) for r in created],
             exclude_ids=[],
             now=max(batch.delivery.received_at for batch in batches),
         )
-        snapshot = BatchContext(history)
+        snapshot = BatchContext(history, new_firing(batches))
+        earlier: Counter[Pair] = Counter()
         out: list[Batch] = []
         for batch in batches:
             if not batch.created:
                 out.append(batch)
                 continue
             now: datetime = batch.delivery.received_at
-            context = snapshot.for_delivery(
-                Counter((r.alert.rule_id, r.alert.asset_id) for r in batch.created)
-            )
+            context = snapshot.for_delivery(earlier.copy())
             results: dict[int, Classification] = dict(batch.classifications)
             for receipt in batch.created:
                 facts = alert_facts(receipt.instance_id, receipt.alert)
                 results[receipt.instance_id] = await self._engine.classify(facts, context, now=now)
+            earlier.update((r.alert.rule_id, r.alert.asset_id) for r in batch.created)
             out.append(dataclasses.replace(batch, classifications=results))
             await yield_to_loop()  # between deliveries: webhooks wait for no whole pass
         return out

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -25,9 +26,9 @@ from prometheus_client import Counter, Gauge
 
 from bridge.keys import METRICS, PIPELINE, STORE
 from bridge.metrics import BridgeMetrics
-from bridge.pipeline.base import Batch, Pipeline, StageFailed, StoreRef
-from bridge.store import StoreError
-from bridge.store.pending import AlreadyProcessed
+from bridge.pipeline.base import Batch, Pipeline, StageFailed, StoreRef, Turn
+from bridge.store import StoreError, StoreUnavailable
+from bridge.store.pending import AlreadyProcessed, WriteConflict
 from bridge.tasks import stop_tasks
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ SWEEP_INTERVAL_SECONDS = 2.0
 SWEEP_LIMIT = 2000  # receipts claimed per sweep
 DRAIN_SECONDS = 5.0  # on shutdown; what is left is recovered by the next sweep
 ADMIT_WAIT_SECONDS = 0.5  # the most a webhook waits for room in a full queue
+# Waits before running a delivery again whose stage found the store unavailable; after the
+# last, the recovery sweep takes over (once the lease runs out).
+STORE_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 Clock = Callable[[], datetime]
 ReceiptKey = tuple[str, datetime, str]  # (fingerprint, startsAt, status)
@@ -75,6 +79,64 @@ class WorkerMetrics:
             "Unprocessed receipts the recovery sweep claimed.",
             registry=registry,
         )
+        self.conflicts = Counter(
+            "secmon_bridge_pipeline_write_conflicts",
+            "Deliveries whose write met another pass's or replica's write of the same alert "
+            "instance; their receipts stay pending for the recovery sweep.",
+            registry=registry,
+        )
+
+
+class PassOrder:
+    """Tickets that let concurrent passes through one section in the order they started.
+
+    A pass takes a ticket when it takes its deliveries from the queue, waits for its turn
+    before the section (dedupe and the store write) and leaves it once its write is done, or
+    when the pass ends in any way (a pass that failed early never waits), which lets the
+    next one in. The stages after the section overlap with the next pass's.
+    """
+
+    def __init__(self) -> None:
+        self._issued = 0
+        self._serving = 0
+        self._finished: set[int] = set()
+        self._waiting: dict[int, asyncio.Future[None]] = {}
+
+    def ticket(self) -> int:
+        ticket, self._issued = self._issued, self._issued + 1
+        return ticket
+
+    def turn(self, ticket: int) -> Turn:
+        return _Ticket(self, ticket)
+
+    async def wait(self, ticket: int) -> None:
+        if ticket <= self._serving:
+            return
+        waiter = self._waiting.setdefault(ticket, asyncio.get_running_loop().create_future())
+        await asyncio.shield(waiter)
+
+    def finish(self, ticket: int) -> None:
+        if ticket < self._serving:
+            return  # left already
+        self._finished.add(ticket)
+        while self._serving in self._finished:
+            self._finished.discard(self._serving)
+            self._serving += 1
+        waiter = self._waiting.pop(self._serving, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ticket:
+    order: PassOrder
+    number: int
+
+    async def wait(self) -> None:
+        await self.order.wait(self.number)
+
+    def leave(self) -> None:
+        self.order.finish(self.number)
 
 
 class PipelineWorker:
@@ -109,6 +171,10 @@ class PipelineWorker:
         # Receipts this process holds in its queue or is running: a sweep that claims them
         # again (they waited longer than the lease) must not queue them a second time.
         self._held: collections.Counter[ReceiptKey] = collections.Counter()
+        self._order = PassOrder()
+
+    def _time_stage(self, stage: str, seconds: float) -> None:
+        self._metrics.stage_duration.labels(stage=stage).observe(seconds)
 
     def offer(self, batch: Batch) -> bool:
         """Queue a stored batch; False when full (it stays in the store for the sweep)."""
@@ -204,27 +270,29 @@ class PipelineWorker:
             batches = [await self._queue.get()]
             while len(batches) < self._pass_size and not self._queue.empty():
                 batches.append(self._queue.get_nowait())
+            turn = self._order.turn(self._order.ticket())  # in the order passes take work
             self._own.queued.set(self._queue.qsize())
             try:
-                await self._run_pass(batches)
+                await self._run_pass(batches, turn)
             finally:
+                turn.leave()
                 for batch in batches:
                     self._hold(batch, -1)
                     self._queue.task_done()
 
-    async def _run_pass(self, batches: list[Batch]) -> None:
+    async def _run_pass(self, batches: list[Batch], turn: Turn) -> None:
         """The whole pass through the pipeline at once; if that fails, each delivery alone,
         so one bad or already-processed delivery costs the others only a retry."""
         if len(batches) == 1:
-            await self._run(batches[0])
+            await self._run(batches[0], turn)
             return
         started = time.perf_counter()
         try:
-            await self._pipeline.run_many(batches)
+            await self._pipeline.run_many(batches, turn, self._time_stage)
         except StageFailed as exc:
             logger.debug("pass of %d deliveries failed (%s); running each alone", len(batches), exc)
             for batch in batches:
-                await self._run(batch)
+                await self._run(batch, turn)
             return
         except Exception:
             logger.exception("pipeline pass of %d deliveries failed", len(batches))
@@ -232,13 +300,23 @@ class PipelineWorker:
         self._own.processed.inc(sum(len(batch.fresh) for batch in batches))
         self._metrics.pipeline_duration.observe(time.perf_counter() - started)
 
-    async def _run(self, batch: Batch) -> None:
+    async def _run(self, batch: Batch, turn: Turn) -> None:
         started = time.perf_counter()
         try:
-            await self._pipeline.run(batch)
+            await self._run_retrying(batch, turn)
         except StageFailed as exc:
             if isinstance(exc.__cause__, AlreadyProcessed):
                 logger.debug("group %s: another worker processed it", batch.delivery.group_key)
+                return
+            if isinstance(exc.__cause__, WriteConflict):
+                # Another replica is writing the same alert instance: once it committed, the
+                # sweep's claim sees its write.
+                self._own.conflicts.inc()
+                logger.info(
+                    "group %s: %s; left to the recovery sweep",
+                    batch.delivery.group_key,
+                    exc.__cause__,
+                )
                 return
             # The receipts stay unprocessed: the sweep retries them once the lease runs out.
             self._metrics.pipeline_errors.labels(stage=exc.stage).inc()
@@ -249,6 +327,25 @@ class PipelineWorker:
             return
         self._own.processed.inc(len(batch.fresh))
         self._metrics.pipeline_duration.observe(time.perf_counter() - started)
+
+    async def _run_retrying(self, batch: Batch, turn: Turn) -> None:
+        """Run one delivery; while the store is unavailable, again after a short wait (the
+        receipts stay in this process's hands), then leave it to the recovery sweep."""
+        for delay in STORE_RETRY_SECONDS:
+            try:
+                await self._pipeline.run(batch, turn, self._time_stage)
+                return
+            except StageFailed as exc:
+                if not isinstance(exc.__cause__, StoreUnavailable):
+                    raise
+                logger.info(
+                    "group %s: store unavailable (%s); trying again in %g s",
+                    batch.delivery.group_key,
+                    exc.__cause__,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+        await self._pipeline.run(batch, turn, self._time_stage)
 
 
 # Set by :func:`worker_context` while the application runs; the receiver offers batches to it.

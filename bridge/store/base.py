@@ -1,9 +1,11 @@
 """The alert store interface every backend implements, and the records that cross it.
 
 The receiver hands the store a :class:`Delivery` (one Alertmanager POST) and gets back one
-:class:`ReceiptResult` per alert, telling the pipeline what changed. Idempotency lives here:
+:class:`ReceiptResult` per alert, telling the pipeline what to do. Idempotency lives here:
 an alert is *received* once per (fingerprint, startsAt, status) and an alert *instance* exists
 once per (fingerprint, startsAt), so re-sent groups and HA duplicates change only counters.
+Receipts are stored when the webhook arrives; the instance is created by the pipeline's write,
+once, with its classification.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ if TYPE_CHECKING:
 
 from bridge.store.records import (
     AlertDetail,
+    AppliedWrite,
     ClassificationHistory,
     LifecycleStatus,
     ProcessingWrite,
     PrunedHistory,
-    ResolvedTiming,
     Transition,
 )
 
@@ -108,11 +110,14 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class ReceiptResult:
-    """What recording one alert of a delivery did.
+    """What recording one alert of a delivery did, and what the pipeline has to do with it.
 
+    ``instance_id``: the alert instance this receipt belongs to (allocated for a new one).
     ``duplicate``: this (fingerprint, startsAt, status) had been received before (or earlier
-    in the same delivery); nothing but a counter changed. ``created``: a new alert instance.
-    ``resolved``: this receipt moved the instance to resolved (or created it resolved).
+    in the same delivery); nothing but a counter changed. ``created``: the first receipt of
+    a new alert instance: the pipeline's write creates the instance from it. ``resolved``:
+    Alertmanager's resolution, for the pipeline's write to apply; once the write ran, only
+    a resolution that moved the instance to resolved (or created it resolved) keeps it.
     """
 
     alert: IncomingAlert
@@ -120,6 +125,47 @@ class ReceiptResult:
     duplicate: bool
     created: bool
     resolved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptOutcome:
+    """What the store did with one distinct receipt of a delivery."""
+
+    instance_id: int
+    inserted: bool  # a new (fingerprint, startsAt, status); False: a counter went up
+    new_instance: bool  # its id was allocated now: no receipt of the instance existed
+
+
+def results_in_order(
+    delivery: Delivery, outcomes: Mapping[tuple[str, datetime, AlertStatus], ReceiptOutcome]
+) -> list[ReceiptResult]:
+    """One result per alert of ``delivery``, in order, from the outcome per distinct receipt.
+
+    A receipt repeated inside the delivery is new only the first time, and of a new instance
+    only its first receipt in the delivery creates it (the other is its resolution or an
+    occurrence).
+    """
+    seen_receipts: set[tuple[str, datetime, AlertStatus]] = set()
+    seen_instances: set[tuple[str, datetime]] = set()
+    results: list[ReceiptResult] = []
+    for alert in delivery.alerts:
+        outcome = outcomes.get(alert.receipt_key)
+        if outcome is None:
+            raise StoreError(f"alert {alert.fingerprint} was not recorded (store inconsistent)")
+        new_receipt = outcome.inserted and alert.receipt_key not in seen_receipts
+        first_of_instance = alert.instance_key not in seen_instances
+        seen_receipts.add(alert.receipt_key)
+        seen_instances.add(alert.instance_key)
+        results.append(
+            ReceiptResult(
+                alert,
+                outcome.instance_id,
+                duplicate=not new_receipt,
+                created=new_receipt and first_of_instance and outcome.new_instance,
+                resolved=new_receipt and alert.status == "resolved",
+            )
+        )
+    return results
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,10 +242,12 @@ class AlertStore(Protocol):
     """Alert history. Every method raises :class:`StoreUnavailable` for temporary trouble."""
 
     async def record_delivery(self, delivery: Delivery) -> list[ReceiptResult]:
-        """Durably store the raw payload and every alert in one transaction.
+        """Durably store the raw payload and every alert's receipt in one transaction.
 
         Returns one result per ``delivery.alerts`` entry, in order. Once this returns, the
-        data is committed; if it raises, nothing of the delivery may be assumed stored.
+        data is committed; if it raises, nothing of the delivery may be assumed stored. Each
+        new receipt stays pending until :meth:`apply_processing` completes it; the alert
+        instance itself is created there, with what the pipeline decided.
         """
         ...
 
@@ -221,10 +269,12 @@ class AlertStore(Protocol):
         """History counts and open alerts for (rule_id, asset_id) pairs: one query per batch."""
         ...
 
-    async def apply_processing(self, write: ProcessingWrite) -> list[ResolvedTiming]:
-        """Persist what the pipeline decided for one delivery, in one transaction.
+    async def apply_processing(self, write: ProcessingWrite) -> AppliedWrite:
+        """Persist what the pipeline decided for a pass of deliveries, in one transaction.
 
-        Returns the time to resolve of each ``write.resolved_ids`` alert Alertmanager resolved.
+        Raises ``AlreadyProcessed`` (another worker completed a receipt first) or
+        ``WriteConflict`` (an instance it changes is not created yet, or was created by the
+        instance's other receipt); nothing is written then.
         """
         ...
 

@@ -7,23 +7,45 @@ deletes that row in the same transaction. It is a table of its own so that Alert
 re-sends, which update ``alert_receipts`` counters, never wait for a pipeline write. A receipt
 left unprocessed (the process died, a stage failed, the queue was full) is claimed by
 a sweep with a lease, so among several replicas one processes it, and rebuilt here into the
-delivery and receipts the stages expect.
+delivery and receipts the stages expect, from the raw body the receiver stored (the alert
+instance does not exist before the pipeline's write).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+from pydantic import ValidationError
+
 from bridge.store.base import AlertStatus, Delivery, IncomingAlert, ReceiptResult, StoreError
+
+logger = logging.getLogger(__name__)
 
 ReceiptKey = tuple[str, datetime, str]  # (fingerprint, startsAt, status): one unit of work
 
 
 class AlreadyProcessed(StoreError):
     """Another worker processed these receipts first; this pipeline write was rolled back."""
+
+
+class WriteConflict(StoreError):
+    """A pipeline write ran into another pass's or replica's write of the same alert instance:
+    it changes an instance (a resolution, a merge into a primary) that no committed write has
+    created yet, or creates one that another receipt of the instance created first. Nothing
+    was written; the receipts stay pending, and a later run (the recovery sweep at the latest)
+    sees the other write and processes them against it."""
+
+
+class NotYetVisible(WriteConflict):
+    """The write changes a stored instance (merges a duplicate into it, or resolves it) that
+    another pass or replica is creating and has not committed yet. Trying again moments later
+    usually sees it: dedupe links an alert only to primaries registered before it, and a
+    resolution depends on its firing, so such waits never go round in a circle."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,44 +59,54 @@ class PendingDelivery:
 def rebuild(rows: Iterable[Mapping[str, Any]]) -> list[PendingDelivery]:
     """Group claimed receipt rows (decoded to Python values) by payload, in row order.
 
-    Each row holds the receipt (``fingerprint``, ``starts_at``, ``status``, ``created``), its
-    payload (``payload_id``, ``sha256``, ``group_key``, ``receiver``, ``payload_status``,
-    ``truncated_alerts``, ``received_at``) and its instance (``instance_id``, ``labels``,
-    ``annotations``, ``ends_at``, ``generator_url``). The raw body is not needed by any stage.
+    Each row holds the receipt (``fingerprint``, ``starts_at``, ``status``, ``instance_id``,
+    ``created``) and its payload (``payload_id``, ``sha256``, ``received_at`` and ``body``,
+    the raw webhook body). The alerts are parsed from the body again, as the receiver parsed them.
+    A receipt whose body is gone is skipped and logged; it stays pending.
     """
-    grouped: dict[int, tuple[Mapping[str, Any], list[ReceiptResult]]] = {}
+    from bridge.alertmanager import parse_payload, to_delivery  # the pydantic models
+
+    grouped: dict[int, tuple[Delivery, list[ReceiptResult]]] = {}
+    alerts_by_payload: dict[int, dict[ReceiptKey, IncomingAlert]] = {}
     for row in rows:
+        payload_id = int(row["payload_id"])
+        if payload_id not in alerts_by_payload:
+            body = row["body"].encode()
+            try:
+                parsed = to_delivery(parse_payload(body), body, received_at=row["received_at"])
+            except ValidationError as exc:
+                logger.error(
+                    "pending receipts of payload %d cannot be rebuilt (body: %s); they stay "
+                    "pending",
+                    payload_id,
+                    exc.errors(include_input=False)[0]["msg"],
+                )
+                alerts_by_payload[payload_id] = {}
+                continue
+            by_key: dict[ReceiptKey, IncomingAlert] = {}
+            for one in parsed.alerts:
+                by_key.setdefault(one.receipt_key, one)
+            alerts_by_payload[payload_id] = by_key
+            # The stages need no raw body; the digest is the stored one.
+            grouped[payload_id] = (dataclasses.replace(parsed, body="", sha256=row["sha256"]), [])
+        key: ReceiptKey = (row["fingerprint"], row["starts_at"], row["status"])
+        found = alerts_by_payload[payload_id].get(key)
+        if found is None:
+            if alerts_by_payload[payload_id]:
+                logger.error("pending receipt %s is not in its payload %d", key, payload_id)
+            continue
         status = cast("AlertStatus", row["status"])
-        alert = IncomingAlert(
-            fingerprint=row["fingerprint"],
-            status=status,
-            starts_at=row["starts_at"],
-            ends_at=row["ends_at"],
-            labels=row["labels"],
-            annotations=row["annotations"],
-            generator_url=row["generator_url"] or "",
+        grouped[payload_id][1].append(
+            ReceiptResult(
+                found,
+                int(row["instance_id"]),
+                duplicate=False,
+                created=bool(row["created"]),
+                resolved=status == "resolved",
+            )
         )
-        receipt = ReceiptResult(
-            alert,
-            int(row["instance_id"]),
-            duplicate=False,
-            created=bool(row["created"]),
-            resolved=status == "resolved",
-        )
-        grouped.setdefault(int(row["payload_id"]), (row, []))[1].append(receipt)
     return [
-        PendingDelivery(
-            Delivery(
-                body="",
-                sha256=row["sha256"],
-                group_key=row["group_key"],
-                receiver=row["receiver"],
-                status=cast("AlertStatus", row["payload_status"]),
-                truncated_alerts=int(row["truncated_alerts"]),
-                received_at=row["received_at"],
-                alerts=[r.alert for r in receipts],
-            ),
-            receipts,
-        )
-        for row, receipts in grouped.values()
+        PendingDelivery(dataclasses.replace(delivery, alerts=[r.alert for r in receipts]), receipts)
+        for delivery, receipts in grouped.values()
+        if receipts
     ]

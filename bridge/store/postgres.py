@@ -35,10 +35,10 @@ from bridge.store.pending import PendingDelivery
 from bridge.store.postgres_rows import delivery_arguments, receipt_results, stored_alert
 from bridge.store.records import (
     AlertDetail,
+    AppliedWrite,
     ClassificationHistory,
     ProcessingWrite,
     PrunedHistory,
-    ResolvedTiming,
     Transition,
 )
 from bridge.store.rows import COLUMNS_SQL
@@ -147,16 +147,7 @@ class PostgresStore:
 
         async def run(connection: Any) -> list[ReceiptResult]:
             rows = await connection.fetch(sql.RECORD_DELIVERY, *arguments)
-            missing = [row for row in rows if row["instance_id"] is None]
-            late_ids: dict[tuple[str, datetime], int] = {}
-            if missing:
-                found = await connection.fetch(
-                    sql.FIND_INSTANCE_IDS,
-                    [row["fingerprint"] for row in missing],
-                    [row["starts_at"] for row in missing],
-                )
-                late_ids = {(row["fingerprint"], row["starts_at"]): row["id"] for row in found}
-            return receipt_results(delivery, rows, late_ids)
+            return receipt_results(delivery, rows)
 
         return await self._with_connection(run)
 
@@ -209,7 +200,7 @@ class PostgresStore:
             lambda c: lifecycle.classification_history(c, pairs, exclude_ids, now)
         )
 
-    async def apply_processing(self, write: ProcessingWrite) -> list[ResolvedTiming]:
+    async def apply_processing(self, write: ProcessingWrite) -> AppliedWrite:
         return await self._with_connection(lambda c: lifecycle.apply_processing(c, write))
 
     async def claim_unprocessed(

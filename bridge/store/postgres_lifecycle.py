@@ -1,12 +1,11 @@
 """PostgreSQL statements for the alert lifecycle: pipeline results, user actions, the sweep.
 
-The pipeline's write for one delivery goes as set-wise statements over ``unnest``ed arrays in
-one transaction, so its cost barely grows with the number of alerts in the delivery.
+The pipeline's write for a pass of deliveries is one set-wise statement over ``unnest``ed
+arrays, so its cost barely grows with the number of alerts in the pass.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +14,7 @@ import asyncpg
 
 from bridge.jsontext import dumps
 from bridge.store.base import StoredAlert
-from bridge.store.pending import AlreadyProcessed
+from bridge.store.pending import AlreadyProcessed, NotYetVisible, WriteConflict
 from bridge.store.postgres_rows import stored_alert
 from bridge.store.records import (
     PER_ALERT_TABLES,
@@ -23,8 +22,10 @@ from bridge.store.records import (
     TRANSITIONS,
     AlertDetail,
     AlertNotFound,
+    AppliedWrite,
     ClassificationHistory,
     ComplianceAssessment,
+    DuplicateLink,
     InvalidTransition,
     Occurrence,
     ProcessingWrite,
@@ -40,147 +41,141 @@ from bridge.store.rows import COLUMNS_SQL
 SELECT_ALERT = f"SELECT {COLUMNS_SQL} FROM alert_instances WHERE id = $1"  # noqa: S608
 _ACTIVE = "('open', 'acknowledged')"
 
-# Classification, occurrences and timeline touch different rows: one statement for all three.
-# Data-modifying CTEs always run; the final SELECT turns off the wait for the WAL flush for
-# this transaction only (see apply_processing).
-_APPLY = """
+_INSTANCE_COLUMNS = """id, fingerprint, starts_at, ends_at, am_status, status, resolved_at,
+    resolved_by, rule_id, alertname, title, severity, base_severity, category, business_impact,
+    urgency, confidence, reasons, enrichment, classified_at, asset_id, environment, labels,
+    annotations, generator_url, created_at, updated_at, primary_id, dedupe_score,
+    occurrence_count, last_occurrence_at, duplicates"""
+
+# The pipeline's write of a pass, one statement (one round trip, its own transaction). Every
+# data-modifying CTE runs against the statement's snapshot, so no two of them touch the same
+# row: the caller folds into a new instance what the same pass does to it (merges, its
+# resolution), and ``touched`` does both for a stored one. The final SELECT turns off the wait
+# for the WAL flush for this transaction only (see apply_processing) and checks, raising
+# (secmon_check) so that nothing is written, that no other worker completed a receipt first
+# and that every stored instance the write changes exists.
+_APPLY = f"""
 WITH processed AS (
     DELETE FROM pending_receipts r
-    USING unnest($23::text[], $24::timestamptz[], $25::text[]) AS k (fingerprint, starts_at, status)
+    USING unnest($1::text[], $2::timestamptz[], $3::text[]) AS k (fingerprint, starts_at, status)
     WHERE r.fingerprint = k.fingerprint AND r.starts_at = k.starts_at AND r.status = k.status
     RETURNING 1
-), classified AS (
+), created AS (
+    INSERT INTO alert_instances ({_INSTANCE_COLUMNS}) OVERRIDING SYSTEM VALUE
+    SELECT i.id, i.fingerprint, i.starts_at, i.ends_at, i.am_status, i.status, i.resolved_at,
+           i.resolved_by, i.rule_id, i.alertname, i.title, i.severity, i.base_severity,
+           i.category, i.business_impact, i.urgency, i.confidence, i.reasons::jsonb,
+           i.enrichment::jsonb, i.classified_at, i.asset_id, i.environment, i.labels::jsonb,
+           i.annotations::jsonb, i.generator_url, i.created_at, i.updated_at, i.primary_id,
+           i.dedupe_score, i.occurrence_count, i.last_occurrence_at, i.duplicates::jsonb
+    FROM unnest($5::bigint[], $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[],
+                $10::text[], $11::timestamptz[], $12::text[], $13::text[], $14::text[],
+                $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
+                $21::float8[], $22::text[], $23::text[], $24::timestamptz[], $25::text[],
+                $26::text[], $27::text[], $28::text[], $29::text[], $30::timestamptz[],
+                $31::timestamptz[], $32::bigint[], $33::float8[], $34::int[],
+                $35::timestamptz[], $36::text[])
+         AS i ({_INSTANCE_COLUMNS})
+    ORDER BY i.id
+    -- An instance its receiver created before alert instances were written by the pipeline
+    -- (migration 0013) and that was never classified: the pipeline completes it.
+    ON CONFLICT (id) DO UPDATE
+        SET severity = EXCLUDED.severity, base_severity = EXCLUDED.base_severity,
+            category = EXCLUDED.category, business_impact = EXCLUDED.business_impact,
+            urgency = EXCLUDED.urgency, confidence = EXCLUDED.confidence,
+            reasons = EXCLUDED.reasons, enrichment = EXCLUDED.enrichment,
+            classified_at = EXCLUDED.classified_at, primary_id = EXCLUDED.primary_id,
+            dedupe_score = EXCLUDED.dedupe_score, updated_at = EXCLUDED.updated_at,
+            occurrence_count = alert_instances.occurrence_count + EXCLUDED.occurrence_count - 1,
+            last_occurrence_at = EXCLUDED.last_occurrence_at,
+            duplicates = alert_instances.duplicates || EXCLUDED.duplicates
+        WHERE alert_instances.classified_at IS NULL
+    RETURNING id, am_status, status, resolved_by, severity, created_at, resolved_at
+), touched AS (
+    -- SET reads the row as it was; ``old`` is joined only to say, in RETURNING, whether
+    -- Alertmanager's resolution is news for this instance.
     UPDATE alert_instances a
-    SET severity = u.severity, base_severity = u.base_severity, category = u.category,
-        business_impact = u.business_impact, urgency = u.urgency, confidence = u.confidence,
-        reasons = u.reasons::jsonb, enrichment = u.enrichment::jsonb, classified_at = u.at,
-        updated_at = u.at
-    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                $7::float8[], $8::text[], $9::text[], $10::timestamptz[])
-         AS u (id, severity, base_severity, category, business_impact, urgency, confidence,
-               reasons, enrichment, at)
+    SET occurrence_count = a.occurrence_count + u.n,
+        last_occurrence_at = CASE WHEN u.n > 0 THEN greatest(a.last_occurrence_at, u.last_at)
+                                  ELSE a.last_occurrence_at END,
+        duplicates = CASE WHEN u.n > 0 THEN a.duplicates || u.merged::jsonb
+                          ELSE a.duplicates END,
+        updated_at = u.at,
+        am_status = CASE WHEN u.resolve THEN 'resolved' ELSE a.am_status END,
+        ends_at = CASE WHEN u.resolve AND a.am_status <> 'resolved' THEN u.ends_at
+                       ELSE a.ends_at END,
+        -- Alertmanager's resolution ends an active alert; one a user suppressed (or
+        -- resolved) keeps its lifecycle state and only learns that Alertmanager is done.
+        resolved_at = CASE WHEN u.resolve AND a.am_status <> 'resolved'
+                                AND a.status IN {_ACTIVE} THEN u.resolved_at
+                           ELSE a.resolved_at END,
+        resolved_by = CASE WHEN u.resolve AND a.am_status <> 'resolved'
+                                AND a.status IN {_ACTIVE} THEN 'alertmanager'
+                           ELSE a.resolved_by END,
+        status = CASE WHEN u.resolve AND a.am_status <> 'resolved' AND a.status IN {_ACTIVE}
+                      THEN 'resolved' ELSE a.status END
+    FROM unnest($37::bigint[], $38::timestamptz[], $39::int[], $40::text[],
+                $41::timestamptz[], $42::bool[], $43::timestamptz[], $44::timestamptz[])
+         AS u (id, at, n, merged, last_at, resolve, ends_at, resolved_at)
+    JOIN alert_instances old ON old.id = u.id
     WHERE a.id = u.id
-    RETURNING a.id
+    RETURNING a.id, u.at, u.resolve AND old.am_status <> 'resolved' AS resolved_now, a.status,
+              a.resolved_by, a.severity, a.created_at, a.resolved_at
+), resolved_entries AS (
+    INSERT INTO alert_timeline (alert_id, at, kind, actor, message, detail)
+    SELECT id, at, 'resolved', 'alertmanager', 'resolved by Alertmanager', '{{}}'::jsonb
+    FROM touched WHERE resolved_now
+), unscheduled AS (
+    -- Only open alerts escalate.
+    DELETE FROM escalation_schedule WHERE alert_id IN (SELECT id FROM touched WHERE resolved_now)
 ), occurrences AS (
     INSERT INTO alert_occurrences (alert_id, am_status, starts_at, group_key, receiver,
                                    received_at)
-    SELECT * FROM unnest($11::bigint[], $12::text[], $13::timestamptz[], $14::text[],
-                         $15::text[], $16::timestamptz[])
-    RETURNING id
+    SELECT * FROM unnest($45::bigint[], $46::text[], $47::timestamptz[], $48::text[],
+                         $49::text[], $50::timestamptz[])
 ), timeline AS (
     INSERT INTO alert_timeline (alert_id, at, kind, actor, message, detail)
     SELECT t.alert_id, t.at, t.kind, t.actor, t.message, t.detail::jsonb
-    FROM unnest($17::bigint[], $18::timestamptz[], $19::text[], $20::text[], $21::text[],
-                $22::text[]) AS t (alert_id, at, kind, actor, message, detail)
-    RETURNING id
+    FROM unnest($51::bigint[], $52::timestamptz[], $53::text[], $54::text[], $55::text[],
+                $56::text[]) AS t (alert_id, at, kind, actor, message, detail)
 ), events AS (
     INSERT INTO security_events (source, event_type, severity, platform, asset_id, title,
                                  details, created_at)
     SELECT e.source, e.event_type, e.severity, e.platform, e.asset_id, e.title,
            e.details::jsonb, e.created_at
-    FROM unnest($27::text[], $28::text[], $29::text[], $30::text[], $31::text[], $32::text[],
-                $33::text[], $34::timestamptz[])
+    FROM unnest($57::text[], $58::text[], $59::text[], $60::text[], $61::text[], $62::text[],
+                $63::text[], $64::timestamptz[])
          AS e (source, event_type, severity, platform, asset_id, title, details, created_at)
-    RETURNING 1
 ), scheduled AS (
     INSERT INTO escalation_schedule (alert_id, next_at)
-    SELECT * FROM unnest($35::bigint[], $36::timestamptz[])
+    SELECT * FROM unnest($65::bigint[], $66::timestamptz[])
     ON CONFLICT (alert_id) DO NOTHING
-), unscheduled AS (
-    DELETE FROM escalation_schedule WHERE alert_id = ANY($37::bigint[])
+), resolved AS MATERIALIZED (
+    SELECT id, status, resolved_by, severity, created_at, resolved_at
+    FROM created WHERE am_status = 'resolved'
+    UNION ALL
+    SELECT id, status, resolved_by, severity, created_at, resolved_at
+    FROM touched WHERE resolved_now
+), timed AS MATERIALIZED (
+    SELECT id, severity, greatest(0, extract(epoch FROM resolved_at - created_at)) AS seconds
+    FROM resolved WHERE status = 'resolved' AND resolved_by = 'alertmanager'
 )
 SELECT set_config('synchronous_commit', 'off', true),
-       -- Division by zero aborts the whole write when another worker marked a receipt first.
-       1 / ((SELECT count(*) FROM processed) = $26)::int AS ok
-"""
-
-_LINK_DUPLICATES = """
-UPDATE alert_instances a SET primary_id = u.primary_id, dedupe_score = u.score
-FROM unnest($1::bigint[], $2::bigint[], $3::float8[]) AS u (id, primary_id, score)
-WHERE a.id = u.id
-"""
-
-_MERGE_INTO_PRIMARIES = """
-UPDATE alert_instances a
-SET occurrence_count = a.occurrence_count + u.n,
-    last_occurrence_at = greatest(a.last_occurrence_at, u.at), updated_at = u.at,
-    duplicates = a.duplicates || u.merged::jsonb
-FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[]) AS u (id, n, at, merged)
-WHERE a.id = u.id
-"""
+       secmon_check((SELECT count(*) FROM processed) = $4
+                    AND (SELECT count(*) FROM created) = cardinality($5::bigint[]),
+                    'secmon: receipts already processed'),
+       secmon_check((SELECT count(*) FROM touched) = cardinality($37::bigint[]),
+                    'secmon: instance not yet created'),
+       ARRAY(SELECT id FROM resolved) AS resolved,
+       ARRAY(SELECT id FROM timed ORDER BY id) AS timed,
+       ARRAY(SELECT severity FROM timed ORDER BY id) AS severities,
+       ARRAY(SELECT seconds::float8 FROM timed ORDER BY id) AS seconds
+"""  # noqa: S608 - only fixed fragments are interpolated
 
 
-_REOPEN = """
-INSERT INTO escalation_schedule (alert_id, next_at) VALUES ($1, $2)
-ON CONFLICT (alert_id) DO UPDATE SET next_at = least(escalation_schedule.next_at, $2)
-"""
-
-
-def _apply_arguments(write: ProcessingWrite) -> list[Any]:
-    c, o, t, e = write.classifications, write.occurrences, write.timeline, write.events
-    s = sorted(write.scheduled)
-    p = sorted(write.processed)  # a stable lock order against a concurrent worker
-    return [
-        [x.alert_id for x in c], [x.severity for x in c], [x.base_severity for x in c],
-        [x.category for x in c], [x.business_impact for x in c], [x.urgency for x in c],
-        [x.confidence for x in c], [dumps(list(x.reasons)) for x in c],
-        [dumps(dict(x.enrichment)) for x in c], [x.at for x in c],
-        [x.alert_id for x in o], [x.am_status for x in o], [x.starts_at for x in o],
-        [x.group_key for x in o], [x.receiver for x in o], [x.received_at for x in o],
-        [x.alert_id for x in t], [x.at for x in t], [x.kind for x in t], [x.actor for x in t],
-        [x.message for x in t], [dumps(dict(x.detail)) for x in t],
-        [k[0] for k in p], [k[1] for k in p], [k[2] for k in p], len(p),
-        [x.source for x in e], [x.event_type for x in e], [x.severity for x in e],
-        [x.platform for x in e], [x.asset_id for x in e], [x.title for x in e],
-        [dumps(dict(x.details)) for x in e], [x.created_at for x in e],
-        [x[0] for x in s], [x[1] for x in s], sorted(write.resolved_ids),
-    ]  # fmt: skip
-
-
-async def apply_processing(connection: Any, write: ProcessingWrite) -> list[ResolvedTiming]:
-    # Everything here derives from receipts already committed durably by record_delivery,
-    # so this transaction skips waiting for its WAL flush: a crash can lose the last moment's
-    # classifications and timeline lines, never an alert. It halves the webhook's latency.
-    try:
-        return await _apply(connection, write)
-    except asyncpg.exceptions.DivisionByZeroError:
-        raise AlreadyProcessed("receipts already processed by another worker") from None
-
-
-async def _apply(connection: Any, write: ProcessingWrite) -> list[ResolvedTiming]:
-    if not (write.duplicates or write.resolved_ids or write.compliance):
-        # One statement is its own transaction: one round trip on the hot path.
-        await connection.execute(_APPLY, *_apply_arguments(write))
-        return []
-    async with connection.transaction():
-        await connection.execute(_APPLY, *_apply_arguments(write))
-        if write.duplicates:
-            await _merge_duplicates(connection, write)
-        if write.compliance:
-            await _assess(connection, current_assessments(write.compliance))
-        if not write.resolved_ids:
-            return []
-        rows = await connection.fetch(
-            "SELECT id, severity, extract(epoch FROM resolved_at - created_at) AS seconds "
-            "FROM alert_instances WHERE id = ANY($1::bigint[]) AND status = 'resolved' "
-            "AND resolved_by = 'alertmanager'",
-            list(write.resolved_ids),
-        )
-    return [ResolvedTiming(r["id"], r["severity"], max(0.0, float(r["seconds"]))) for r in rows]
-
-
-async def _merge_duplicates(connection: Any, write: ProcessingWrite) -> None:
-    links = sorted(write.duplicates, key=lambda link: link.alert_id)
-    await connection.execute(
-        _LINK_DUPLICATES,
-        [x.alert_id for x in links],
-        [x.primary_id for x in links],
-        [x.score for x in links],
-    )
-    merged: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    latest: dict[int, datetime] = {}
-    for link in links:
-        merged[link.primary_id].append(
+def _duplicates_json(links: Sequence[DuplicateLink]) -> str:
+    return dumps(
+        [
             {
                 "alert_id": link.alert_id,
                 "timestamp": link.at.isoformat(),
@@ -188,16 +183,87 @@ async def _merge_duplicates(connection: Any, write: ProcessingWrite) -> None:
                 "score": link.score,
                 "exact": link.exact,
             }
-        )
-        latest[link.primary_id] = max(link.at, latest.get(link.primary_id, link.at))
-    primaries = sorted(merged)  # a stable lock order against concurrent deliveries
-    await connection.execute(
-        _MERGE_INTO_PRIMARIES,
-        primaries,
-        [len(merged[p]) for p in primaries],
-        [latest[p] for p in primaries],
-        [dumps(merged[p]) for p in primaries],
+            for link in links
+        ]
     )
+
+
+def _apply_arguments(write: ProcessingWrite) -> list[Any]:
+    p = sorted(write.processed)  # a stable lock order against a concurrent worker
+    i = sorted(write.instances, key=lambda x: x.id)
+    u = sorted(write.updates, key=lambda x: x.id)
+    o, t, e, s = write.occurrences, write.timeline, write.events, sorted(write.scheduled)
+    return [
+        [k[0] for k in p], [k[1] for k in p], [k[2] for k in p], len(p),
+        [x.id for x in i], [x.fingerprint for x in i], [x.starts_at for x in i],
+        [x.ends_at for x in i], [x.am_status for x in i], [x.status for x in i],
+        [x.resolved_at for x in i], [x.resolved_by for x in i], [x.rule_id for x in i],
+        [x.alertname for x in i], [x.title for x in i], [x.severity for x in i],
+        [x.base_severity for x in i], [x.category for x in i], [x.business_impact for x in i],
+        [x.urgency for x in i], [x.confidence for x in i], [dumps(list(x.reasons)) for x in i],
+        [dumps(dict(x.enrichment)) for x in i], [x.classified_at for x in i],
+        [x.asset_id for x in i], [x.environment for x in i], [dumps(dict(x.labels)) for x in i],
+        [dumps(dict(x.annotations)) for x in i], [x.generator_url for x in i],
+        [x.created_at for x in i], [x.updated_at for x in i], [x.primary_id for x in i],
+        [x.dedupe_score for x in i], [x.occurrence_count for x in i],
+        [x.last_occurrence_at for x in i], [_duplicates_json(x.duplicates) for x in i],
+        [x.id for x in u], [x.at for x in u], [len(x.merged) for x in u],
+        [_duplicates_json(x.merged) for x in u],
+        [max((m.at for m in x.merged), default=None) for x in u],
+        [x.resolve is not None for x in u], [x.resolve[0] if x.resolve else None for x in u],
+        [x.resolve[1] if x.resolve else None for x in u],
+        [x.alert_id for x in o], [x.am_status for x in o], [x.starts_at for x in o],
+        [x.group_key for x in o], [x.receiver for x in o], [x.received_at for x in o],
+        [x.alert_id for x in t], [x.at for x in t], [x.kind for x in t], [x.actor for x in t],
+        [x.message for x in t], [dumps(dict(x.detail)) for x in t],
+        [x.source for x in e], [x.event_type for x in e], [x.severity for x in e],
+        [x.platform for x in e], [x.asset_id for x in e], [x.title for x in e],
+        [dumps(dict(x.details)) for x in e], [x.created_at for x in e],
+        [x[0] for x in s], [x[1] for x in s],
+    ]  # fmt: skip
+
+
+_REOPEN = """
+INSERT INTO escalation_schedule (alert_id, next_at) VALUES ($1, $2)
+ON CONFLICT (alert_id) DO UPDATE SET next_at = least(escalation_schedule.next_at, $2)
+"""
+
+_PROBLEMS = {
+    "secmon: receipts already processed": AlreadyProcessed,
+    "secmon: instance not yet created": NotYetVisible,
+}
+_RACED = "alert_instances_fingerprint_starts_at_key"
+
+
+async def apply_processing(connection: Any, write: ProcessingWrite) -> AppliedWrite:
+    # Everything here derives from receipts already committed durably by record_delivery,
+    # and the pending rows go in the same transaction as the rest: a crash that loses this
+    # write leaves its receipts pending, and the recovery sweep writes them again. So the
+    # transaction skips waiting for its WAL flush.
+    try:
+        if not write.compliance:
+            # One statement is its own transaction: one round trip on the hot path.
+            row = await connection.fetchrow(_APPLY, *_apply_arguments(write))
+        else:
+            async with connection.transaction():
+                row = await connection.fetchrow(_APPLY, *_apply_arguments(write))
+                await _assess(connection, current_assessments(write.compliance))
+    except asyncpg.exceptions.RaiseError as exc:
+        problem = _PROBLEMS.get(str(exc))
+        if problem is None:
+            raise
+        raise problem(str(exc).removeprefix("secmon: ")) from None
+    except asyncpg.exceptions.UniqueViolationError as exc:
+        if exc.constraint_name != _RACED:
+            raise
+        raise WriteConflict("the instance's other receipt created it first") from None
+    timings = [
+        ResolvedTiming(alert_id, severity, float(seconds))
+        for alert_id, severity, seconds in zip(
+            row["timed"], row["severities"], row["seconds"], strict=True
+        )
+    ]
+    return AppliedWrite(resolved=frozenset(row["resolved"]), timings=tuple(timings))
 
 
 _FRAMEWORKS = """
@@ -427,10 +493,12 @@ async def open_counts(connection: Any) -> dict[str, int]:
     return {row["severity"]: row["n"] for row in rows}
 
 
+# A body with pending receipts stays: the recovery sweep rebuilds their alerts from it.
 _PRUNE_BODIES = """
 UPDATE webhook_payloads SET payload = '{}'::jsonb
-WHERE id IN (SELECT id FROM webhook_payloads
+WHERE id IN (SELECT id FROM webhook_payloads p
              WHERE received_at < $1 AND payload <> '{}'::jsonb
+               AND NOT EXISTS (SELECT 1 FROM pending_receipts r WHERE r.payload_id = p.id)
              ORDER BY received_at LIMIT $2)
 """
 

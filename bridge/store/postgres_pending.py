@@ -23,16 +23,21 @@ WITH claimed AS (
     WHERE r.fingerprint = k.fingerprint AND r.starts_at = k.starts_at AND r.status = k.status
     RETURNING r.fingerprint, r.starts_at, r.status, r.payload_id, r.first_received_at
 )
-SELECT c.fingerprint, c.starts_at, c.status, c.payload_id, p.sha256, p.group_key, p.receiver,
-       p.status AS payload_status, p.truncated_alerts, p.received_at, a.id AS instance_id,
-       a.labels, a.annotations, a.ends_at, a.generator_url,
-       NOT EXISTS (SELECT 1 FROM alert_receipts o
-                   WHERE o.fingerprint = c.fingerprint AND o.starts_at = c.starts_at
-                     AND (o.first_received_at, o.status) < (c.first_received_at, c.status))
+-- The instance id: the stored instance's, if a write created it already, else the one the
+-- receipt was given. ``created``: the instance's first receipt, with no instance written yet
+-- (or one its receiver wrote before migration 0013, never classified).
+SELECT c.fingerprint, c.starts_at, c.status, c.payload_id, p.sha256, p.received_at,
+       p.payload::text AS body, coalesce(a.id, r.instance_id) AS instance_id,
+       (a.id IS NULL OR a.classified_at IS NULL)
+       AND NOT EXISTS (SELECT 1 FROM alert_receipts o
+                       WHERE o.fingerprint = c.fingerprint AND o.starts_at = c.starts_at
+                         AND (o.first_received_at, o.status) < (c.first_received_at, c.status))
            AS created
 FROM claimed c
 JOIN webhook_payloads p ON p.id = c.payload_id
-JOIN alert_instances a ON a.fingerprint = c.fingerprint AND a.starts_at = c.starts_at
+JOIN alert_receipts r ON r.fingerprint = c.fingerprint AND r.starts_at = c.starts_at
+                     AND r.status = c.status
+LEFT JOIN alert_instances a ON a.fingerprint = c.fingerprint AND a.starts_at = c.starts_at
 ORDER BY c.payload_id, c.fingerprint, c.starts_at, c.status
 """
 

@@ -2,6 +2,7 @@
 
 A delivery is recorded by one statement (data-modifying CTEs over ``unnest``ed arrays): one
 network round trip and one implicit transaction per webhook, however many alerts it carries.
+It stores the payload and the receipts; the pipeline's write creates the alert instances.
 ``xmax = 0`` in ``RETURNING`` tells a freshly inserted row from one updated by ``ON CONFLICT``
 (an updated row carries the updating transaction's id in ``xmax``).
 """
@@ -21,7 +22,14 @@ INSERT_SCHEMA_VERSION = "INSERT INTO schema_migrations (version, name) VALUES ($
 
 # $1-$8: the payload ($7 is the raw body as text: the jsonb codec must not re-encode it).
 # $9-$12: distinct receipts (fingerprint, starts_at, status, multiplicity).
-# $13-$27: distinct instances, each carrying the receipt status that would create or change it.
+# $13-$14: distinct instance keys (fingerprint, starts_at).
+#
+# Receipts only: the pipeline's write creates the alert instance, classified. A receipt of a
+# known instance (its other status was received before) carries that instance's id; a new
+# instance gets the next id of alert_instances' identity sequence. Two deliveries racing
+# with the same new receipt agree through ON CONFLICT (the loser gets the stored row's id);
+# two racing with a new instance's firing and resolved receipts both allocate, and the
+# pipeline's write, which creates one row per (fingerprint, startsAt), sorts it out.
 RECORD_DELIVERY = """
 WITH payload AS (
     INSERT INTO webhook_payloads AS p (sha256, group_key, receiver, status, truncated_alerts,
@@ -30,72 +38,35 @@ WITH payload AS (
     ON CONFLICT (sha256) DO UPDATE SET received_count = p.received_count + 1,
                                        last_received_at = EXCLUDED.last_received_at
     RETURNING p.id
+), ids AS MATERIALIZED (
+    SELECT k.fingerprint, k.starts_at, o.instance_id AS known_id,
+           coalesce(o.instance_id, nextval('alert_instances_id_seq')) AS instance_id
+    FROM unnest($13::text[], $14::timestamptz[]) AS k (fingerprint, starts_at)
+    LEFT JOIN LATERAL (SELECT instance_id FROM alert_receipts o
+                       WHERE o.fingerprint = k.fingerprint AND o.starts_at = k.starts_at
+                       LIMIT 1) o ON true
 ), receipts AS (
     INSERT INTO alert_receipts AS r (fingerprint, starts_at, status, received_count, payload_id,
-                                     first_received_at, last_received_at)
-    SELECT t.fingerprint, t.starts_at, t.status, t.n, (SELECT id FROM payload), $8, $8
+                                     first_received_at, last_received_at, instance_id)
+    SELECT t.fingerprint, t.starts_at, t.status, t.n, (SELECT id FROM payload), $8, $8,
+           i.instance_id
     FROM unnest($9::text[], $10::timestamptz[], $11::text[], $12::int[])
          AS t (fingerprint, starts_at, status, n)
+    JOIN ids i ON i.fingerprint = t.fingerprint AND i.starts_at = t.starts_at
+    ORDER BY t.fingerprint, t.starts_at, t.status
     ON CONFLICT (fingerprint, starts_at, status) DO UPDATE
         SET received_count = r.received_count + EXCLUDED.received_count,
             last_received_at = EXCLUDED.last_received_at
-    RETURNING r.fingerprint, r.starts_at, r.status, (r.xmax = 0) AS inserted
+    RETURNING r.fingerprint, r.starts_at, r.status, r.instance_id, (r.xmax = 0) AS inserted
 ), pending AS (
     -- Work for the pipeline: one row per new receipt, deleted by the pipeline's write.
     INSERT INTO pending_receipts (fingerprint, starts_at, status, payload_id, first_received_at)
     SELECT fingerprint, starts_at, status, (SELECT id FROM payload), $8
     FROM receipts WHERE inserted
     ON CONFLICT DO NOTHING
-), instances AS (
-    INSERT INTO alert_instances AS a (fingerprint, starts_at, am_status, status, ends_at,
-                                      resolved_at, resolved_by, rule_id, alertname, title,
-                                      severity, base_severity, category, asset_id,
-                                      environment, labels, annotations, generator_url,
-                                      created_at, updated_at)
-    SELECT i.fingerprint, i.starts_at, i.status,
-           CASE WHEN i.status = 'resolved' THEN 'resolved' ELSE 'open' END,
-           i.ends_at, i.resolved_at,
-           CASE WHEN i.status = 'resolved' THEN 'alertmanager' END, i.rule_id,
-           i.alertname, i.title, i.severity, i.severity, i.category, i.asset_id, i.environment,
-           i.labels::jsonb, i.annotations::jsonb, i.generator_url, $8, $8
-    FROM unnest($13::text[], $14::timestamptz[], $15::text[], $16::timestamptz[],
-                $17::timestamptz[], $18::text[], $19::text[], $20::text[], $21::text[],
-                $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[])
-         AS i (fingerprint, starts_at, status, ends_at, resolved_at, rule_id, alertname, title,
-               severity, category, asset_id, environment, labels, annotations, generator_url)
-    JOIN receipts r ON r.inserted AND r.fingerprint = i.fingerprint
-                   AND r.starts_at = i.starts_at AND r.status = i.status
-    ORDER BY i.fingerprint, i.starts_at
-    -- Alertmanager's resolution ends an active alert; one a user suppressed (or resolved)
-    -- keeps its lifecycle state and only learns that Alertmanager is done with it.
-    ON CONFLICT (fingerprint, starts_at) DO UPDATE
-        SET am_status = 'resolved', ends_at = EXCLUDED.ends_at,
-            updated_at = EXCLUDED.updated_at,
-            resolved_at = CASE WHEN a.status IN ('open', 'acknowledged')
-                               THEN EXCLUDED.resolved_at ELSE a.resolved_at END,
-            resolved_by = CASE WHEN a.status IN ('open', 'acknowledged')
-                               THEN 'alertmanager' ELSE a.resolved_by END,
-            status = CASE WHEN a.status IN ('open', 'acknowledged')
-                          THEN 'resolved' ELSE a.status END
-        WHERE EXCLUDED.am_status = 'resolved' AND a.am_status <> 'resolved'
-    RETURNING a.id, a.fingerprint, a.starts_at, a.am_status, (a.xmax = 0) AS created
 )
-SELECT r.fingerprint, r.starts_at, r.status, r.inserted,
-       coalesce(n.id, (SELECT e.id FROM alert_instances e
-                       WHERE e.fingerprint = r.fingerprint AND e.starts_at = r.starts_at))
-           AS instance_id,
-       coalesce(n.created, false) AS created,
-       n.id IS NOT NULL AND n.am_status = 'resolved' AS resolved
+SELECT r.fingerprint, r.starts_at, r.status, r.inserted, r.instance_id,
+       r.inserted AND i.known_id IS NULL AS created
 FROM receipts r
-LEFT JOIN instances n ON n.fingerprint = r.fingerprint AND n.starts_at = r.starts_at
-"""
-
-# The statement reads existing instance ids through its start-of-statement snapshot; an instance
-# committed by a concurrent delivery while this one waited on its row locks is not in it. Those
-# few ids are looked up afterwards, with a fresh snapshot.
-FIND_INSTANCE_IDS = """
-SELECT a.id, a.fingerprint, a.starts_at
-FROM alert_instances a
-JOIN unnest($1::text[], $2::timestamptz[]) AS k (fingerprint, starts_at)
-  ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
+JOIN ids i ON i.fingerprint = r.fingerprint AND i.starts_at = r.starts_at
 """

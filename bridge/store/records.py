@@ -1,8 +1,9 @@
 """Records of the alert lifecycle that cross the store interface.
 
-The pipeline hands the store one :class:`ProcessingWrite` per delivery (classification, dedupe
-merges, occurrences, timeline entries), the API one :class:`Transition` per user action, and
-reads an :class:`AlertDetail` back. Kept apart from :mod:`bridge.store.base` so that module
+The pipeline hands the store one :class:`ProcessingWrite` per pass (new alert instances with
+their classification and dedupe links, merges and resolutions of stored ones, occurrences,
+timeline entries), the API one :class:`Transition` per user action, and reads an
+:class:`AlertDetail` back. Kept apart from :mod:`bridge.store.base` so that module
 stays about receiving.
 """
 
@@ -70,19 +71,64 @@ class Occurrence:
 
 
 @dataclass(frozen=True, slots=True)
-class ClassificationUpdate:
-    """The classified columns of one alert instance."""
+class NewInstance:
+    """An alert instance as the pipeline's write creates it, in one row: the columns of its
+    first receipt, what the stages decided (classification, the duplicate link) and what the
+    same write already knows (duplicates merged into it, Alertmanager's resolution).
 
-    alert_id: int
-    severity: str
-    base_severity: str
-    category: str
-    business_impact: str
-    urgency: str
-    confidence: float
+    The id was allocated when the receipt was recorded. ``classified_at`` is None when no
+    classification ran (the rule's severity stands).
+    """
+
+    id: int
+    fingerprint: str
+    starts_at: datetime
+    ends_at: datetime | None
+    am_status: str  # 'firing' | 'resolved'
+    status: LifecycleStatus
+    resolved_at: datetime | None
+    resolved_by: str | None
+    rule_id: str | None
+    alertname: str | None
+    title: str | None
+    severity: str | None
+    base_severity: str | None
+    category: str | None
+    business_impact: str | None
+    urgency: str | None
+    confidence: float | None
     reasons: Sequence[Mapping[str, Any]]
     enrichment: Mapping[str, Any]
+    classified_at: datetime | None
+    asset_id: str | None
+    environment: str | None
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    generator_url: str
+    created_at: datetime
+    updated_at: datetime
+    primary_id: int | None = None
+    dedupe_score: float | None = None
+    occurrence_count: int = 1
+    last_occurrence_at: datetime | None = None
+    duplicates: Sequence[DuplicateLink] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceUpdate:
+    """What one write changes on an alert instance stored before it: duplicates merged into
+    it (occurrence count, last occurrence, duplicates list) and Alertmanager's resolution.
+
+    ``resolve`` carries (ends_at, resolved_at) from the resolved receipt: the instance moves to
+    ``am_status = 'resolved'``, and an active one (open, acknowledged) to ``status =
+    'resolved'``, unless Alertmanager had resolved it already. The store writes the timeline's
+    "resolved by Alertmanager" entry and ends escalation only when that happened.
+    """
+
+    id: int
     at: datetime
+    merged: Sequence[DuplicateLink] = ()
+    resolve: tuple[datetime | None, datetime] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +184,16 @@ class DuplicateLink:
 
 @dataclass(frozen=True, slots=True)
 class ProcessingWrite:
-    """Everything the pipeline decided for one delivery; written in one transaction."""
+    """Everything the pipeline decided for one pass of deliveries; written in one transaction.
 
-    classifications: Sequence[ClassificationUpdate] = ()
-    duplicates: Sequence[DuplicateLink] = ()
+    Alert instances are created here, not when their receipts are recorded: each row is
+    written once, classified, with its duplicate link.
+    """
+
+    instances: Sequence[NewInstance] = ()
+    updates: Sequence[InstanceUpdate] = ()
     occurrences: Sequence[Occurrence] = ()
     timeline: Sequence[TimelineEntry] = ()
-    # Alerts Alertmanager resolved in this delivery: the store reports their time to resolve.
-    resolved_ids: Sequence[int] = ()
     # Receipts (fingerprint, startsAt, status) this write completes: marked processed in the
     # same transaction, which fails as a whole if another worker marked any of them first.
     processed: Sequence[tuple[str, datetime, str]] = ()
@@ -155,6 +203,17 @@ class ProcessingWrite:
     scheduled: Sequence[tuple[int, datetime]] = ()
     # Compliance state the deliveries' alerts show, at most one per (framework, control, asset).
     compliance: Sequence[ComplianceAssessment] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedWrite:
+    """What a :class:`ProcessingWrite` did that depended on the stored state."""
+
+    # Alerts Alertmanager's resolution moved to resolved in this write (created resolved, or
+    # resolved now); an instance it had resolved before is not among them.
+    resolved: frozenset[int] = frozenset()
+    # Time to resolve of those whose lifecycle status became 'resolved' by Alertmanager.
+    timings: Sequence[ResolvedTiming] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,10 +32,10 @@ from bridge.store.migrate import load_migrations, pending
 from bridge.store.pending import PendingDelivery
 from bridge.store.records import (
     AlertDetail,
+    AppliedWrite,
     ClassificationHistory,
     ProcessingWrite,
     PrunedHistory,
-    ResolvedTiming,
     Transition,
 )
 from bridge.store.sqlite_worker import SqliteWorker
@@ -153,7 +153,7 @@ class SqliteStore:
             self._reader, lambda c: lifecycle.classification_history(c, pairs, exclude_ids, now)
         )
 
-    async def apply_processing(self, write: ProcessingWrite) -> list[ResolvedTiming]:
+    async def apply_processing(self, write: ProcessingWrite) -> AppliedWrite:
         return await self._call(self._writer, lambda c: lifecycle.apply_processing(c, write))
 
     async def claim_unprocessed(

@@ -9,19 +9,23 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from bridge.jsontext import dumps, loads
 from bridge.store.base import StoredAlert
-from bridge.store.pending import AlreadyProcessed
+from bridge.store.pending import AlreadyProcessed, NotYetVisible
 from bridge.store.records import (
     PER_ALERT_TABLES,
     PRUNABLE_STATUSES,
     TRANSITIONS,
     AlertDetail,
     AlertNotFound,
+    AppliedWrite,
     ClassificationHistory,
     ComplianceAssessment,
+    DuplicateLink,
     InvalidTransition,
+    NewInstance,
     Occurrence,
     ProcessingWrite,
     PrunedHistory,
@@ -36,6 +40,7 @@ from bridge.store.sqlite_pending import mark_processed
 from bridge.store.sqlite_sql import fetch_dicts, from_text, sqlite_alert, to_text
 
 _SELECT_ALERT = f"SELECT {COLUMNS_SQL} FROM alert_instances WHERE id = ?"  # noqa: S608
+_ACTIVE = "('open', 'acknowledged')"
 _INSERT_TIMELINE = (
     "INSERT INTO alert_timeline (alert_id, at, kind, actor, message, detail) "
     "VALUES (?, ?, ?, ?, ?, ?)"
@@ -44,11 +49,52 @@ _INSERT_OCCURRENCE = (
     "INSERT INTO alert_occurrences (alert_id, am_status, starts_at, group_key, receiver, "
     "received_at) VALUES (?, ?, ?, ?, ?, ?)"
 )
-_CLASSIFY = """
+# One JSON array after another, in order.
+_APPEND = """(SELECT json_group_array(json(value)) FROM (
+    SELECT 0 AS part, key, value FROM json_each({stored})
+    UNION ALL SELECT 1, key, value FROM json_each({new}) ORDER BY part, key))"""
+_INSTANCE_COLUMNS = (
+    "id", "fingerprint", "starts_at", "ends_at", "am_status", "status", "resolved_at",
+    "resolved_by", "rule_id", "alertname", "title", "severity", "base_severity", "category",
+    "business_impact", "urgency", "confidence", "reasons", "enrichment", "classified_at",
+    "asset_id", "environment", "labels", "annotations", "generator_url", "created_at",
+    "updated_at", "primary_id", "dedupe_score", "occurrence_count", "last_occurrence_at",
+    "duplicates",
+)  # fmt: skip
+# An instance its receiver created before alert instances were written by the pipeline
+# (migration 0011) and that was never classified: the pipeline completes it.
+_CREATE = f"""
+INSERT INTO alert_instances ({", ".join(_INSTANCE_COLUMNS)})
+VALUES ({", ".join("?" for _ in _INSTANCE_COLUMNS)})
+ON CONFLICT (id) DO UPDATE
+    SET severity = excluded.severity, base_severity = excluded.base_severity,
+        category = excluded.category, business_impact = excluded.business_impact,
+        urgency = excluded.urgency, confidence = excluded.confidence,
+        reasons = excluded.reasons, enrichment = excluded.enrichment,
+        classified_at = excluded.classified_at, primary_id = excluded.primary_id,
+        dedupe_score = excluded.dedupe_score, updated_at = excluded.updated_at,
+        occurrence_count = occurrence_count + excluded.occurrence_count - 1,
+        last_occurrence_at = excluded.last_occurrence_at,
+        duplicates = {_APPEND.format(stored="duplicates", new="excluded.duplicates")}
+    WHERE classified_at IS NULL"""  # noqa: S608 - fixed column names
+_STORED = (
+    "SELECT id, am_status, status FROM alert_instances WHERE id IN (SELECT value FROM json_each(?))"
+)
+_MERGE = f"""
 UPDATE alert_instances
-SET severity = ?, base_severity = ?, category = ?, business_impact = ?, urgency = ?,
-    confidence = ?, reasons = ?, enrichment = ?, classified_at = ?, updated_at = ?
-WHERE id = ?"""
+SET occurrence_count = occurrence_count + ?,
+    last_occurrence_at = max(coalesce(last_occurrence_at, ?2), ?2),
+    updated_at = ?, duplicates = {_APPEND.format(stored="duplicates", new="?")}
+WHERE id = ?"""  # noqa: S608 - a constant
+# Alertmanager's resolution ends an active alert; one a user suppressed (or resolved) keeps
+# its lifecycle state and only learns that Alertmanager is done with it.
+_RESOLVE = f"""
+UPDATE alert_instances
+SET am_status = 'resolved', ends_at = ?, updated_at = ?,
+    resolved_at = CASE WHEN status IN {_ACTIVE} THEN ? ELSE resolved_at END,
+    resolved_by = CASE WHEN status IN {_ACTIVE} THEN 'alertmanager' ELSE resolved_by END,
+    status = CASE WHEN status IN {_ACTIVE} THEN 'resolved' ELSE status END
+WHERE id = ?"""  # noqa: S608 - a constant
 _INSERT_EVENT = (
     "INSERT INTO security_events (source, event_type, severity, platform, asset_id, title, "
     "details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -58,13 +104,6 @@ _SCHEDULE = """
 INSERT INTO escalation_schedule (alert_id, next_at) VALUES (?, ?)
 ON CONFLICT (alert_id) DO UPDATE SET next_at = min(next_at, excluded.next_at)"""
 _UNSCHEDULE = "DELETE FROM escalation_schedule WHERE alert_id = ?"
-_LINK_DUPLICATE = "UPDATE alert_instances SET primary_id = ?, dedupe_score = ? WHERE id = ?"
-_MERGE_INTO_PRIMARY = """
-UPDATE alert_instances
-SET occurrence_count = occurrence_count + 1, last_occurrence_at = ?, updated_at = ?,
-    duplicates = json_insert(duplicates, '$[#]', json(?))
-WHERE id = ?"""
-_ACTIVE = "('open', 'acknowledged')"
 # Alerts resolved per sweep: a backlog drains over a few sweeps, each well inside the timeout.
 SWEEP_BATCH = 500
 # Enough related alerts per rule or asset for each alert's list (the stage shows 20).
@@ -81,33 +120,63 @@ def insert_timeline(connection: sqlite3.Connection, entries: Sequence[TimelineEn
     )
 
 
-def apply_processing(
-    connection: sqlite3.Connection, write: ProcessingWrite
-) -> list[ResolvedTiming]:
+def _duplicates(links: Sequence[DuplicateLink]) -> str:
+    return dumps(
+        [
+            {
+                "alert_id": link.alert_id,
+                "timestamp": to_text(link.at),
+                "source": link.source,
+                "score": link.score,
+                "exact": link.exact,
+            }
+            for link in links
+        ]
+    )
+
+
+def _row(i: NewInstance) -> tuple[Any, ...]:
+    return (
+        i.id, i.fingerprint, to_text(i.starts_at), to_text(i.ends_at), i.am_status, i.status,
+        to_text(i.resolved_at), i.resolved_by, i.rule_id, i.alertname, i.title, i.severity,
+        i.base_severity, i.category, i.business_impact, i.urgency, i.confidence,
+        dumps(list(i.reasons)), dumps(dict(i.enrichment)), to_text(i.classified_at),
+        i.asset_id, i.environment, dumps(dict(i.labels)), dumps(dict(i.annotations)),
+        i.generator_url, to_text(i.created_at), to_text(i.updated_at), i.primary_id,
+        i.dedupe_score, i.occurrence_count, to_text(i.last_occurrence_at),
+        _duplicates(i.duplicates),
+    )  # fmt: skip
+
+
+def apply_processing(connection: sqlite3.Connection, write: ProcessingWrite) -> AppliedWrite:
+    """The pass's write; an exception rolls back everything it did (the writer thread runs
+    each job in a savepoint)."""
     marked = mark_processed(connection, write.processed)
     if marked != len(write.processed):
-        # Raised before any other write; the writer thread rolls back this job's savepoint.
         raise AlreadyProcessed("receipts already processed by another worker")
-    connection.executemany(
-        _CLASSIFY,
-        [
-            (c.severity, c.base_severity, c.category, c.business_impact, c.urgency, c.confidence,
-             dumps(list(c.reasons)), dumps(dict(c.enrichment)), to_text(c.at),
-             to_text(c.at), c.alert_id)
-            for c in write.classifications
-        ],
-    )  # fmt: skip
-    for link in write.duplicates:
-        connection.execute(_LINK_DUPLICATE, (link.primary_id, link.score, link.alert_id))
-        merged = {
-            "alert_id": link.alert_id,
-            "timestamp": to_text(link.at),
-            "source": link.source,
-            "score": link.score,
-            "exact": link.exact,
-        }
-        at = to_text(link.at)
-        connection.execute(_MERGE_INTO_PRIMARY, (at, at, dumps(merged), link.primary_id))
+    stored = {
+        row[0]: (row[1], row[2])
+        for row in connection.execute(_STORED, (dumps([u.id for u in write.updates]),))
+    }
+    if len(stored) != len({u.id for u in write.updates}):
+        raise NotYetVisible("instance not yet created")
+    # In pass order: a duplicate's primary created in the same pass comes before it.
+    before = connection.total_changes
+    connection.executemany(_CREATE, [_row(i) for i in write.instances])
+    if connection.total_changes - before != len(write.instances):
+        raise AlreadyProcessed("receipts already processed by another worker")
+    resolved_now: list[tuple[int, datetime]] = []
+    for update in sorted(write.updates, key=lambda u: u.id):
+        at = to_text(update.at)
+        if update.merged:
+            last = to_text(max(link.at for link in update.merged))
+            connection.execute(
+                _MERGE, (len(update.merged), last, at, _duplicates(update.merged), update.id)
+            )
+        if update.resolve is not None and stored[update.id][0] != "resolved":
+            ends_at, resolved_at = update.resolve
+            connection.execute(_RESOLVE, (to_text(ends_at), at, to_text(resolved_at), update.id))
+            resolved_now.append((update.id, update.at))
     connection.executemany(
         _INSERT_OCCURRENCE,
         [
@@ -116,7 +185,14 @@ def apply_processing(
             for o in write.occurrences
         ],
     )  # fmt: skip
-    insert_timeline(connection, write.timeline)
+    insert_timeline(
+        connection,
+        [
+            *write.timeline,
+            *(TimelineEntry(alert_id, at, "resolved", "resolved by Alertmanager", "alertmanager")
+              for alert_id, at in resolved_now),
+        ],
+    )  # fmt: skip
     connection.executemany(
         _INSERT_EVENT,
         [
@@ -126,11 +202,13 @@ def apply_processing(
         ],
     )  # fmt: skip
     connection.executemany(_SCHEDULE, [(alert_id, to_text(at)) for alert_id, at in write.scheduled])
-    connection.executemany(_UNSCHEDULE, [(alert_id,) for alert_id in write.resolved_ids])
+    connection.executemany(_UNSCHEDULE, [(alert_id,) for alert_id, _ in resolved_now])
     if write.compliance:
         _assess(connection, current_assessments(write.compliance))
+    resolved = [i.id for i in write.instances if i.am_status == "resolved"]
+    resolved += [alert_id for alert_id, _ in resolved_now]
     timings = []
-    for alert_id in write.resolved_ids:
+    for alert_id in sorted(resolved):
         row = connection.execute(
             "SELECT severity, created_at, resolved_at FROM alert_instances "
             "WHERE id = ? AND status = 'resolved' AND resolved_by = 'alertmanager'",
@@ -139,7 +217,7 @@ def apply_processing(
         if row is not None:
             seconds = (_time(row[2]) - _time(row[1])).total_seconds()
             timings.append(ResolvedTiming(alert_id, row[0], max(0.0, seconds)))
-    return timings
+    return AppliedWrite(resolved=frozenset(resolved), timings=tuple(timings))
 
 
 _ASSESS = """
@@ -333,10 +411,12 @@ def open_counts(connection: sqlite3.Connection) -> dict[str, int]:
     return {severity: count for severity, count in rows}
 
 
+# A body with pending receipts stays: the recovery sweep rebuilds their alerts from it.
 _PRUNE_BODIES = """
 UPDATE webhook_payloads SET payload = '{}'
 WHERE id IN (SELECT id FROM webhook_payloads
              WHERE received_at < ? AND payload <> '{}'
+               AND id NOT IN (SELECT payload_id FROM pending_receipts)
              ORDER BY received_at LIMIT ?)
 """
 

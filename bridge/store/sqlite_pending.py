@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -24,14 +23,20 @@ WHERE (fingerprint, starts_at, status) IN (
 RETURNING fingerprint, starts_at, status, payload_id, first_received_at
 """
 
+# The instance id: the stored instance's, if a write created it already, else the one the
+# receipt was given. ``created``: the instance's first receipt, with no instance written yet
+# (or one its receiver wrote before migration 0011, never classified).
 _DETAILS = """
-SELECT p.sha256, p.group_key, p.receiver, p.status, p.truncated_alerts, p.received_at,
-       a.id, a.labels, a.annotations, a.ends_at, a.generator_url,
-       NOT EXISTS (SELECT 1 FROM alert_receipts o
-                   WHERE o.fingerprint = a.fingerprint AND o.starts_at = a.starts_at
-                     AND (o.first_received_at < ? OR (o.first_received_at = ? AND o.status < ?)))
-FROM webhook_payloads p, alert_instances a
-WHERE p.id = ? AND a.fingerprint = ? AND a.starts_at = ?
+SELECT p.sha256, p.received_at, p.payload, coalesce(a.id, r.instance_id),
+       (a.id IS NULL OR a.classified_at IS NULL)
+       AND NOT EXISTS (SELECT 1 FROM alert_receipts o
+                       WHERE o.fingerprint = r.fingerprint AND o.starts_at = r.starts_at
+                         AND (o.first_received_at < ?
+                              OR (o.first_received_at = ? AND o.status < r.status)))
+FROM alert_receipts r
+JOIN webhook_payloads p ON p.id = ?
+LEFT JOIN alert_instances a ON a.fingerprint = r.fingerprint AND a.starts_at = r.starts_at
+WHERE r.fingerprint = ? AND r.starts_at = ? AND r.status = ?
 """
 
 
@@ -47,12 +52,11 @@ def claim_unprocessed(
         claimed, key=lambda r: (r[3], r[0], r[1], r[2])
     ):
         found = connection.execute(
-            _DETAILS, (first, first, status, payload_id, fingerprint, starts_at)
+            _DETAILS, (first, first, payload_id, fingerprint, starts_at, status)
         ).fetchone()
         if found is None:
             continue
-        (sha256, group_key, receiver, payload_status, truncated, received_at, instance_id,
-         labels, annotations, ends_at, generator_url, created) = found  # fmt: skip
+        sha256, received_at, body, instance_id, created = found
         rows.append(
             {
                 "fingerprint": fingerprint,
@@ -60,16 +64,9 @@ def claim_unprocessed(
                 "status": status,
                 "payload_id": payload_id,
                 "sha256": sha256,
-                "group_key": group_key,
-                "receiver": receiver,
-                "payload_status": payload_status,
-                "truncated_alerts": truncated,
                 "received_at": from_text(received_at),
+                "body": body,
                 "instance_id": instance_id,
-                "labels": json.loads(labels),
-                "annotations": json.loads(annotations),
-                "ends_at": from_text(ends_at),
-                "generator_url": generator_url,
                 "created": created,
             }
         )

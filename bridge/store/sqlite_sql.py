@@ -2,24 +2,28 @@
 
 Statements go one alert at a time: SQLite runs in-process, so a statement costs microseconds
 and there is no network round trip to batch away. The whole delivery still commits at once.
+A delivery stores the payload and the receipts; the pipeline's write creates the instances.
 """
 
 from __future__ import annotations
 
 import functools
 import sqlite3
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.jsontext import dumps, loads
+from bridge.jsontext import loads
 from bridge.store.base import (
     AlertPage,
     AlertQuery,
+    AlertStatus,
     Delivery,
-    IncomingAlert,
+    ReceiptOutcome,
     ReceiptResult,
     StoredAlert,
+    results_in_order,
 )
 from bridge.store.rows import COLUMNS_SQL, stored_alert
 
@@ -40,38 +44,27 @@ ON CONFLICT (sha256) DO UPDATE SET received_count = received_count + 1,
 RETURNING id"""
 
 _UPSERT_RECEIPT = """
-INSERT INTO alert_receipts (fingerprint, starts_at, status, payload_id,
-                            first_received_at, last_received_at)
-VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO alert_receipts (fingerprint, starts_at, status, payload_id, received_count,
+                            first_received_at, last_received_at, instance_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (fingerprint, starts_at, status) DO UPDATE
-    SET received_count = received_count + 1, last_received_at = excluded.last_received_at
-RETURNING received_count"""
+    SET received_count = received_count + excluded.received_count,
+        last_received_at = excluded.last_received_at
+RETURNING received_count, instance_id"""
 
 _INSERT_PENDING = """
 INSERT OR IGNORE INTO pending_receipts (fingerprint, starts_at, status, payload_id,
                                         first_received_at)
 VALUES (?, ?, ?, ?, ?)"""
 
-_FIND_INSTANCE = "SELECT id, am_status FROM alert_instances WHERE fingerprint = ? AND starts_at = ?"
-
-_INSERT_INSTANCE = """
-INSERT INTO alert_instances (fingerprint, rule_id, alertname, title, severity, base_severity,
-                             category, am_status, status, asset_id, environment, labels,
-                             annotations, generator_url, starts_at, ends_at, created_at,
-                             updated_at, resolved_at, resolved_by)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-RETURNING id"""
-
-# Alertmanager's resolution ends an active alert; one a user suppressed (or already resolved)
-# keeps its lifecycle state and only learns that Alertmanager is done with it.
-_RESOLVE_INSTANCE = """
-UPDATE alert_instances
-SET am_status = 'resolved', ends_at = ?, updated_at = ?,
-    resolved_at = CASE WHEN status IN ('open', 'acknowledged') THEN ? ELSE resolved_at END,
-    resolved_by = CASE WHEN status IN ('open', 'acknowledged') THEN 'alertmanager'
-                       ELSE resolved_by END,
-    status = CASE WHEN status IN ('open', 'acknowledged') THEN 'resolved' ELSE status END
-WHERE id = ?"""
+# The instance id a receipt of a known instance carries: its other receipt's.
+_KNOWN_INSTANCE = (
+    "SELECT instance_id FROM alert_receipts WHERE fingerprint = ? AND starts_at = ? LIMIT 1"
+)
+# A new instance's id, reserved from the table's AUTOINCREMENT counter (migration 0011).
+_NEXT_INSTANCE_ID = (
+    "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'alert_instances' RETURNING seq"
+)
 
 
 def to_text(value: datetime | None) -> str | None:
@@ -91,7 +84,7 @@ def from_text(value: str | None) -> datetime | None:
 
 
 def record_delivery(connection: sqlite3.Connection, delivery: Delivery) -> list[ReceiptResult]:
-    """Store the payload and its alerts; the caller owns the transaction."""
+    """Store the payload and its alerts' receipts; the caller owns the transaction."""
     received = to_text(delivery.received_at)
     (payload_id,) = connection.execute(
         _UPSERT_PAYLOAD,
@@ -107,73 +100,28 @@ def record_delivery(connection: sqlite3.Connection, delivery: Delivery) -> list[
             received,
         ),
     ).fetchone()
-    results = [_record_alert(connection, alert, payload_id, received) for alert in delivery.alerts]
-    # Work for the pipeline: one row per new receipt, deleted by the pipeline's write.
-    connection.executemany(
-        _INSERT_PENDING,
-        [
-            (r.alert.fingerprint, to_text(r.alert.starts_at), r.alert.status, payload_id, received)
-            for r in results
-            if not r.duplicate
-        ],
-    )
-    return results
-
-
-def _record_alert(
-    connection: sqlite3.Connection, alert: IncomingAlert, payload_id: int, received: str | None
-) -> ReceiptResult:
-    starts = to_text(alert.starts_at)
-    (count,) = connection.execute(
-        _UPSERT_RECEIPT, (alert.fingerprint, starts, alert.status, payload_id, received, received)
-    ).fetchone()
-    row = connection.execute(_FIND_INSTANCE, (alert.fingerprint, starts)).fetchone()
-    if count > 1 and row is not None:
-        return ReceiptResult(alert, row[0], duplicate=True, created=False, resolved=False)
-    resolved_at = _resolved_at(alert, received)
-    if row is None:
-        (instance_id,) = connection.execute(
-            _INSERT_INSTANCE,
-            (
-                alert.fingerprint,
-                alert.rule_id,
-                alert.alertname,
-                alert.title,
-                alert.severity,
-                alert.severity,
-                alert.category,
-                alert.status,
-                "resolved" if alert.status == "resolved" else "open",
-                alert.asset_id,
-                alert.environment,
-                dumps(dict(alert.labels)),
-                dumps(dict(alert.annotations)),
-                alert.generator_url,
-                starts,
-                to_text(alert.ends_at),
-                received,
-                received,
-                resolved_at,
-                "alertmanager" if resolved_at is not None else None,
-            ),
-        ).fetchone()
-        return ReceiptResult(
-            alert, instance_id, duplicate=False, created=True, resolved=resolved_at is not None
-        )
-    if alert.status == "resolved" and row[1] != "resolved":
-        connection.execute(
-            _RESOLVE_INSTANCE, (to_text(alert.ends_at), received, resolved_at, row[0])
-        )
-        return ReceiptResult(alert, row[0], duplicate=False, created=False, resolved=True)
-    # A firing receipt for an instance already resolved (delivered out of order): the
-    # resolution stands, because Prometheus starts a new instance when the alert fires again.
-    return ReceiptResult(alert, row[0], duplicate=False, created=False, resolved=False)
-
-
-def _resolved_at(alert: IncomingAlert, received: str | None) -> str | None:
-    if alert.status != "resolved":
-        return None
-    return to_text(alert.ends_at) or received
+    outcomes: dict[tuple[str, datetime, AlertStatus], ReceiptOutcome] = {}
+    pending: list[tuple[str, str | None, str, int, str | None]] = []
+    multiplicity = Counter(alert.receipt_key for alert in delivery.alerts)
+    for alert in delivery.alerts:
+        if alert.receipt_key in outcomes:
+            continue  # repeated inside the delivery: counted by its multiplicity
+        starts = to_text(alert.starts_at)
+        known = connection.execute(_KNOWN_INSTANCE, (alert.fingerprint, starts)).fetchone()
+        allocated = connection.execute(_NEXT_INSTANCE_ID).fetchone() if known is None else known
+        times = multiplicity[alert.receipt_key]
+        count, instance_id = connection.execute(
+            _UPSERT_RECEIPT,
+            (alert.fingerprint, starts, alert.status, payload_id, times, received, received,
+             allocated[0]),
+        ).fetchone()  # fmt: skip
+        inserted = count == times  # a stored receipt had been counted at least once before
+        outcomes[alert.receipt_key] = ReceiptOutcome(instance_id, inserted, known is None)
+        if inserted:
+            # Work for the pipeline: one row per new receipt, deleted by the pipeline's write.
+            pending.append((alert.fingerprint, starts, alert.status, payload_id, received))
+    connection.executemany(_INSERT_PENDING, pending)
+    return results_in_order(delivery, outcomes)
 
 
 def list_alerts(connection: sqlite3.Connection, query: AlertQuery) -> AlertPage:

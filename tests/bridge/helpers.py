@@ -16,6 +16,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bridge.config import BridgeConfig
+from bridge.store import AlertStore
+from bridge.store.base import Delivery, ReceiptResult
 from bridge.store.sqlite import sqlite_path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,14 +116,35 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def post_payload(
-    client: BridgeClient, payload: dict[str, Any], *, token: str = WEBHOOK_TOKEN
+    client: BridgeClient,
+    payload: dict[str, Any],
+    *,
+    token: str = WEBHOOK_TOKEN,
+    wait_for_pipeline: bool = True,
 ) -> tuple[int, dict[str, Any]]:
+    """POST a webhook; by default, then wait until the pipeline ran what it queued."""
     async with client.post(
         "/api/v1/alertmanager", data=json.dumps(payload), headers=bearer(token)
     ) as response:
         result = response.status, await response.json()
-    await drain(client)
+    if wait_for_pipeline:
+        await drain(client)
     return result
+
+
+async def record_and_process(store: AlertStore, delivery: Delivery) -> list[ReceiptResult]:
+    """Record ``delivery`` and run the pipeline's write for it (no classification, no dedupe),
+    as the worker does after the receiver answered: its alert instances exist afterwards.
+    Returns the receipts as the stages after the write see them."""
+    from bridge.pipeline.base import Batch
+    from bridge.pipeline.lifecycle import applied, processing_write
+
+    results = await store.record_delivery(delivery)
+    batch = Batch(delivery=delivery, receipts=results)
+    write = processing_write([batch])
+    if not write.processed:
+        return results
+    return list(applied(batch, await store.apply_processing(write)).receipts)
 
 
 async def drain(client: BridgeClient) -> None:

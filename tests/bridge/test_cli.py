@@ -108,9 +108,16 @@ def _exercise(base: str) -> tuple[list[dict[str, object]], str]:
                     headers=bearer(WEBHOOK_TOKEN),
                 ) as response:
                     assert response.status == 200, await response.text()
-            async with session.get(f"{base}/api/v1/alerts", headers=bearer(API_TOKEN)) as resp:
-                body = await resp.json()
-                alerts: list[dict[str, object]] = body["alerts"]
+            alerts: list[dict[str, object]] = []
+
+            async def resolved() -> bool:
+                # The pipeline writes the alert (and its resolution) just after each 2xx.
+                nonlocal alerts
+                async with session.get(f"{base}/api/v1/alerts", headers=bearer(API_TOKEN)) as r:
+                    alerts = (await r.json())["alerts"]
+                return [a["status"] for a in alerts] == ["resolved"]
+
+            await wait_until(resolved, timeout=5, what="the alert to be resolved")
             async with session.get(f"{base}/metrics") as resp:
                 return alerts, await resp.text()
 

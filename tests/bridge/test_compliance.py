@@ -72,7 +72,7 @@ async def deliver(store: AlertStore, *alerts: dict[str, Any], at: datetime) -> N
     body = json.dumps(make_payload(*alerts)).encode()
     stored = to_delivery(parse_payload(body), body, received_at=at)
     receipts = await store.record_delivery(stored)
-    await store.apply_processing(processing_write(Batch(delivery=stored, receipts=receipts)))
+    await store.apply_processing(processing_write([Batch(delivery=stored, receipts=receipts)]))
 
 
 async def test_firing_then_resolved_alerts_keep_one_current_row_per_control_and_asset(
@@ -145,17 +145,19 @@ async def test_an_older_delivery_does_not_overwrite_a_newer_assessment(
     store: AlertStore, database_url: str
 ) -> None:
     firing = stored(compliance_alert("c1", "bucket-a"), at=T0)
+    # A later instance of the same alert (it fired again and resolved) on the same asset.
     resolved = stored(
-        compliance_alert("c1", "bucket-a", status="resolved", ends_at="2026-12-02T09:05:00Z"),
+        compliance_alert("c1", "bucket-a", status="resolved", starts_at="2026-12-02T09:02:00Z",
+                         ends_at="2026-12-02T09:05:00Z"),
         at=T0 + timedelta(minutes=5),
-    )
+    )  # fmt: skip
     batches = [
         Batch(delivery=d, receipts=await store.record_delivery(d)) for d in (firing, resolved)
     ]
-    # The pipeline finishes the resolution first; the firing delivery comes back later (a
+    # The pipeline finishes the later delivery first; the earlier one comes back later (a
     # recovery sweep after a crash) and must not make the control non-compliant again.
-    await store.apply_processing(processing_write(batches[1]))
-    await store.apply_processing(processing_write(batches[0]))
+    await store.apply_processing(processing_write([batches[1]]))
+    await store.apply_processing(processing_write([batches[0]]))
     statuses = await query(database_url, "SELECT DISTINCT status FROM compliance_assessments")
     assert statuses == [("compliant",)]
 

@@ -18,7 +18,7 @@ import pytest
 from bridge.alertmanager import parse_payload, to_delivery
 from bridge.store import AlertStore, open_store
 from bridge.store.records import Transition
-from tests.bridge.helpers import drop_bridge_tables, make_alert, make_payload
+from tests.bridge.helpers import drop_bridge_tables, make_alert, make_payload, record_and_process
 from tests.harness.stack import REPO
 
 pytestmark = pytest.mark.postgres
@@ -66,8 +66,8 @@ async def _seed(store: AlertStore, url: str) -> None:
         make_alert("c", severity="low"),
     )
     body = json.dumps(payload).encode()
-    receipts = await store.record_delivery(
-        to_delivery(parse_payload(body), body, received_at=now - timedelta(hours=1))
+    receipts = await record_and_process(
+        store, to_delivery(parse_payload(body), body, received_at=now - timedelta(hours=1))
     )
     resolve = Transition(receipts[2].instance_id, "resolve", "alice", now)
     await store.transition(resolve)

@@ -25,6 +25,7 @@ from tests.bridge.helpers import (
     BridgeClient,
     bearer,
     bridge_config,
+    drain,
     example,
     get_alerts,
     make_alert,
@@ -225,6 +226,7 @@ async def test_insecure_no_auth_accepts_anyone(tmp_path: Path) -> None:
         body = json.dumps(example("kong-admin-api-firing"))
         async with test_client.post(URL, data=body) as response:
             assert response.status == 200
+        await drain(test_client)
         async with test_client.get("/api/v1/alerts") as response:
             assert response.status == 200
             assert len((await response.json())["alerts"]) == 1
@@ -285,11 +287,15 @@ class Exploding:
 
 
 async def test_a_failing_stage_after_persistence_still_acknowledges(tmp_path: Path) -> None:
-    app = create_app(bridge_config(f"sqlite:///{tmp_path / 'bridge.db'}"))
+    database_url = f"sqlite:///{tmp_path / 'bridge.db'}"
+    app = create_app(bridge_config(database_url))
     app[PIPELINE] = Pipeline(stages=[Exploding(), *app[PIPELINE].stages])
     async with TestClient(TestServer(app)) as test_client:
         status, _ = await post_payload(test_client, example("kong-admin-api-firing"))
         assert status == 200  # stored: a 5xx would only bring back duplicates
-        assert len(await get_alerts(test_client)) == 1
+        # The receipt waits for the recovery sweep; the API shows the alert once processed.
+        assert await query(database_url, "SELECT count(*) FROM pending_receipts") == [(1,)]
+        assert await query(database_url, "SELECT count(*) FROM alert_receipts") == [(1,)]
+        assert await get_alerts(test_client) == []
         errors = metric(test_client, "secmon_bridge_pipeline_errors_total", stage="exploding")
         assert errors == 1

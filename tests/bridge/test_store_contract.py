@@ -18,7 +18,7 @@ from bridge.alertmanager import parse_payload, to_delivery
 from bridge.store import AlertStore, open_store
 from bridge.store.base import AlertQuery, Delivery, ReceiptResult
 from bridge.store.migrate import load_migrations
-from tests.bridge.helpers import example, make_alert, make_payload, query
+from tests.bridge.helpers import example, make_alert, make_payload, query, record_and_process
 
 RECEIVED = datetime(2026, 11, 25, 10, 0, 0, 250_000, tzinfo=UTC)
 
@@ -32,6 +32,11 @@ def flags(results: list[ReceiptResult]) -> list[tuple[bool, bool, bool]]:
     return [(r.duplicate, r.created, r.resolved) for r in results]
 
 
+async def record(store: AlertStore, delivery: Delivery) -> list[ReceiptResult]:
+    """A delivery as the bridge handles it: recorded, then written by the pipeline."""
+    return await record_and_process(store, delivery)
+
+
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[AlertStore]:
     opened = await open_store(database_url)
@@ -40,7 +45,7 @@ async def store(database_url: str) -> AsyncIterator[AlertStore]:
 
 
 async def test_new_alert_is_stored_with_columns_from_its_labels(store: AlertStore) -> None:
-    results = await store.record_delivery(delivery(example("kong-admin-api-firing")))
+    results = await record(store, delivery(example("kong-admin-api-firing")))
 
     assert flags(results) == [(False, True, False)]
     page = await store.list_alerts(AlertQuery())
@@ -74,8 +79,8 @@ async def test_same_delivery_twice_changes_only_counters(
     store: AlertStore, database_url: str
 ) -> None:
     payload = example("aws-security-group-group-newer-alertmanager")
-    first = await store.record_delivery(delivery(payload))
-    second = await store.record_delivery(delivery(payload))
+    first = await record(store, delivery(payload))
+    second = await record(store, delivery(payload))
 
     assert [r.duplicate for r in first] == [False, False, False]
     assert flags(second) == [(True, False, False)] * 3
@@ -88,9 +93,9 @@ async def test_same_delivery_twice_changes_only_counters(
 
 
 async def test_resolved_marks_the_instance_resolved_at_ends_at(store: AlertStore) -> None:
-    fired = await store.record_delivery(delivery(example("kong-admin-api-firing")))
-    resolved = await store.record_delivery(delivery(example("kong-admin-api-resolved")))
-    again = await store.record_delivery(delivery(example("kong-admin-api-resolved")))
+    fired = await record(store, delivery(example("kong-admin-api-firing")))
+    resolved = await record(store, delivery(example("kong-admin-api-resolved")))
+    again = await record(store, delivery(example("kong-admin-api-resolved")))
 
     assert flags(resolved) == [(False, False, True)]
     assert flags(again) == [(True, False, False)]
@@ -103,8 +108,8 @@ async def test_resolved_marks_the_instance_resolved_at_ends_at(store: AlertStore
 
 
 async def test_resolved_without_end_time_resolves_at_receipt(store: AlertStore) -> None:
-    await store.record_delivery(delivery(make_payload(make_alert("f1"))))
-    await store.record_delivery(delivery(make_payload(make_alert("f1", status="resolved"))))
+    await record(store, delivery(make_payload(make_alert("f1"))))
+    await record(store, delivery(make_payload(make_alert("f1", status="resolved"))))
 
     [alert] = (await store.list_alerts(AlertQuery())).alerts
     assert (alert.status, alert.am_status) == ("resolved", "resolved")
@@ -113,10 +118,10 @@ async def test_resolved_without_end_time_resolves_at_receipt(store: AlertStore) 
 
 async def test_firing_delivered_after_its_resolution_does_not_reopen(store: AlertStore) -> None:
     ended = "2026-11-25T09:30:00Z"
-    resolved = await store.record_delivery(
-        delivery(make_payload(make_alert("f1", status="resolved", ends_at=ended)))
+    resolved = await record(
+        store, delivery(make_payload(make_alert("f1", status="resolved", ends_at=ended)))
     )
-    late = await store.record_delivery(delivery(make_payload(make_alert("f1"))))
+    late = await record(store, delivery(make_payload(make_alert("f1"))))
 
     assert flags(resolved) == [(False, True, True)]
     assert flags(late) == [(False, False, False)]
@@ -125,9 +130,9 @@ async def test_firing_delivered_after_its_resolution_does_not_reopen(store: Aler
 
 
 async def test_new_starts_at_is_a_new_instance(store: AlertStore) -> None:
-    await store.record_delivery(delivery(make_payload(make_alert("f1", status="resolved"))))
-    again = await store.record_delivery(
-        delivery(make_payload(make_alert("f1", starts_at="2026-11-25T11:00:00Z")))
+    await record(store, delivery(make_payload(make_alert("f1", status="resolved"))))
+    again = await record(
+        store, delivery(make_payload(make_alert("f1", starts_at="2026-11-25T11:00:00Z")))
     )
 
     assert flags(again) == [(False, True, False)]
@@ -142,7 +147,7 @@ async def test_repeats_inside_one_delivery(store: AlertStore) -> None:
         make_alert("f2"),
         make_alert("f2", status="resolved", ends_at="2026-11-25T09:45:00Z"),
     )
-    results = await store.record_delivery(delivery(payload))
+    results = await record(store, delivery(payload))
 
     assert flags(results) == [
         (False, True, False),
@@ -161,7 +166,7 @@ async def test_concurrent_overlapping_deliveries_store_each_alert_once(store: Al
     # HA Alertmanagers and group re-sends: the same alerts arrive at once, in different orders.
     alerts = [make_alert(f"fp{i:02d}") for i in range(20)]
     payloads = [make_payload(*alerts[i:] + alerts[:i]) for i in range(0, 20, 2)]
-    results = await asyncio.gather(*(store.record_delivery(delivery(p)) for p in payloads * 2))
+    results = await asyncio.gather(*(record(store, delivery(p)) for p in payloads * 2))
 
     created = [r for batch in results for r in batch if r.created]
     assert sorted(r.alert.fingerprint for r in created) == [f"fp{i:02d}" for i in range(20)]
@@ -171,7 +176,8 @@ async def test_concurrent_overlapping_deliveries_store_each_alert_once(store: Al
 
 
 async def test_filters_and_pagination(store: AlertStore) -> None:
-    await store.record_delivery(
+    await record(
+        store,
         delivery(
             make_payload(
                 make_alert("a", severity="critical", rule_id="r1"),
@@ -180,7 +186,7 @@ async def test_filters_and_pagination(store: AlertStore) -> None:
                 make_alert("d", severity="low", rule_id="r2"),
                 make_alert("e", severity="high", rule_id="r2", status="resolved"),
             )
-        )
+        ),
     )
 
     async def fingerprints(**filters: Any) -> list[str]:
@@ -207,7 +213,7 @@ async def test_raw_payload_is_kept_verbatim_with_unknown_fields(
     store: AlertStore, database_url: str
 ) -> None:
     payload = example("aws-security-group-group-newer-alertmanager")
-    await store.record_delivery(delivery(payload))
+    await record(store, delivery(payload))
 
     rows = await query(database_url, "SELECT group_key, alert_count, payload FROM webhook_payloads")
     [(group_key, alert_count, raw)] = rows
@@ -222,8 +228,8 @@ async def test_retention_empties_old_bodies_and_keeps_what_they_delivered(
     store: AlertStore, database_url: str
 ) -> None:
     old = make_payload(make_alert("old-1"), make_alert("old-2"))
-    await store.record_delivery(delivery(old, RECEIVED - timedelta(days=40)))
-    await store.record_delivery(delivery(make_payload(make_alert("new-1")), RECEIVED))
+    await record(store, delivery(old, RECEIVED - timedelta(days=40)))
+    await record(store, delivery(make_payload(make_alert("new-1")), RECEIVED))
 
     before = RECEIVED - timedelta(days=30)
     assert await store.prune_payload_bodies(received_before=before, limit=10) == 1
@@ -237,14 +243,14 @@ async def test_retention_empties_old_bodies_and_keeps_what_they_delivered(
     assert bodies[1][1]["alerts"][0]["fingerprint"] == "new-1"
     assert len((await store.list_alerts(AlertQuery())).alerts) == 3
     # Alertmanager sending the old body again is still an exact re-delivery.
-    again = await store.record_delivery(delivery(old, RECEIVED))
+    again = await record(store, delivery(old, RECEIVED))
     assert flags(again) == [(True, False, False), (True, False, False)]
 
 
 async def test_reopening_keeps_data_and_does_not_migrate_twice(
     store: AlertStore, database_url: str
 ) -> None:
-    await store.record_delivery(delivery(example("kong-admin-api-firing")))
+    await record(store, delivery(example("kong-admin-api-firing")))
     reopened = await open_store(database_url)
     try:
         assert len((await reopened.list_alerts(AlertQuery())).alerts) == 1

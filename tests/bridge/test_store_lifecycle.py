@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bridge.alertmanager import parse_payload, to_delivery
-from bridge.store import AlertStore, open_store
-from bridge.store.base import Delivery
+from bridge.metrics import BridgeMetrics
+from bridge.pipeline.base import Batch
+from bridge.pipeline.lifecycle import Lifecycle, processing_write
+from bridge.store import AlertStore, open_store, postgres_lifecycle
+from bridge.store.base import AlertQuery, Delivery, ReceiptResult
+from bridge.store.pending import AlreadyProcessed, NotYetVisible
 from bridge.store.records import (
     AlertNotFound,
-    ClassificationUpdate,
+    AppliedWrite,
     DuplicateLink,
+    InstanceUpdate,
     InvalidTransition,
+    NewInstance,
     Occurrence,
     ProcessingWrite,
     TimelineEntry,
     Transition,
 )
-from tests.bridge.helpers import make_alert, make_payload
+from tests.bridge.helpers import drop_bridge_tables, make_alert, make_payload, record_and_process
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -40,37 +48,57 @@ async def store(database_url: str) -> AsyncIterator[AlertStore]:
 
 
 async def ids(store: AlertStore, *alerts: dict[str, Any], at: datetime = NOW) -> list[int]:
-    return [r.instance_id for r in await store.record_delivery(delivery(make_payload(*alerts), at))]
+    results = await record_and_process(store, delivery(make_payload(*alerts), at))
+    return [r.instance_id for r in results]
 
 
-async def test_processing_write_persists_classification_merges_and_history(
+def instance(alert_id: int, fingerprint: str, **columns: Any) -> NewInstance:
+    values: dict[str, Any] = {
+        "id": alert_id, "fingerprint": fingerprint, "starts_at": NOW, "ends_at": None,
+        "am_status": "firing", "status": "open", "resolved_at": None, "resolved_by": None,
+        "rule_id": "r", "alertname": "A", "title": f"title of {fingerprint}",
+        "severity": "high", "base_severity": "high", "category": "cat",
+        "business_impact": None, "urgency": None, "confidence": None, "reasons": (),
+        "enrichment": {}, "classified_at": None, "asset_id": "x", "environment": "prod",
+        "labels": {"alertname": "A"}, "annotations": {}, "generator_url": "",
+        "created_at": NOW, "updated_at": NOW,
+    }  # fmt: skip
+    values.update(columns)
+    return NewInstance(**values)
+
+
+async def receipts(store: AlertStore, *fingerprints: str) -> list[ReceiptResult]:
+    """Recorded, not processed: the instances do not exist yet."""
+    payload = make_payload(*(make_alert(f) for f in fingerprints))
+    return await store.record_delivery(delivery(payload))
+
+
+async def test_the_write_creates_instances_with_classification_and_merges(
     store: AlertStore,
 ) -> None:
-    primary, dup1, dup2 = await ids(store, make_alert("p"), make_alert("d1"), make_alert("d2"))
+    recorded = await receipts(store, "p", "d1", "d2")
+    primary, dup1, dup2 = (r.instance_id for r in recorded)
+    assert (await store.list_alerts(AlertQuery())).alerts == []  # receipts only, so far
     reasons = [{"factor": "environment", "effect": "+1", "detail": "production"}]
+    links = (
+        DuplicateLink(dup1, primary, 0.85, False, NOW, "kong"),
+        DuplicateLink(dup2, primary, 1.0, True, NOW + timedelta(seconds=1), None),
+    )
     write = ProcessingWrite(
-        classifications=[
-            ClassificationUpdate(
-                primary,
-                "critical",
-                "high",
-                "cat",
-                "high",
-                "immediate",
-                0.9,
-                reasons,
-                {"asset_criticality": "critical"},
-                NOW,
-            ),
-        ],
-        duplicates=[
-            DuplicateLink(dup1, primary, 0.85, False, NOW, "kong"),
-            DuplicateLink(dup2, primary, 1.0, True, NOW + timedelta(seconds=1), None),
+        instances=[
+            instance(primary, "p", severity="critical", base_severity="high",
+                     urgency="immediate", confidence=0.9, reasons=reasons,
+                     enrichment={"asset_criticality": "critical"}, classified_at=NOW,
+                     occurrence_count=3, last_occurrence_at=NOW + timedelta(seconds=1),
+                     duplicates=links),
+            instance(dup1, "d1", primary_id=primary, dedupe_score=0.85),
+            instance(dup2, "d2", primary_id=primary, dedupe_score=1.0),
         ],
         occurrences=[Occurrence(primary, "firing", NOW, "g", "r", NOW)],
         timeline=[TimelineEntry(primary, NOW, "created", "created", "alertmanager")],
-    )
-    assert await store.apply_processing(write) == []
+        processed=[r.alert.receipt_key for r in recorded],
+    )  # fmt: skip
+    assert await store.apply_processing(write) == AppliedWrite()
 
     detail = await store.get_alert(primary)
     assert detail is not None
@@ -92,15 +120,150 @@ async def test_processing_write_persists_classification_merges_and_history(
     assert (duplicate.alert.primary_id, duplicate.alert.dedupe_score) == (primary, 0.85)
     assert await store.get_alert(10_000_000) is None
 
+    # The same receipts once more: another worker got there first, nothing changes.
+    with pytest.raises(AlreadyProcessed):
+        await store.apply_processing(write)
+    # A later write merges into the stored primary and resolves it.
+    [late] = await receipts(store, "d3")
+    later = NOW + timedelta(minutes=5)
+    link = DuplicateLink(late.instance_id, primary, 0.9, False, later, "kong")
+    done = await store.apply_processing(
+        ProcessingWrite(
+            instances=[instance(late.instance_id, "d3", primary_id=primary, dedupe_score=0.9)],
+            updates=[InstanceUpdate(primary, later, (link,), (None, later))],
+            processed=[late.alert.receipt_key],
+        )
+    )
+    assert done.resolved == {primary}
+    assert [(t.alert_id, t.severity, t.seconds) for t in done.timings] == [
+        (primary, "critical", 300.0)
+    ]
+    detail = await store.get_alert(primary)
+    assert detail is not None
+    assert (detail.alert.occurrence_count, detail.alert.last_occurrence_at) == (4, later)
+    assert [d["alert_id"] for d in detail.alert.duplicates] == [dup1, dup2, late.instance_id]
+    assert (detail.alert.status, detail.alert.am_status) == ("resolved", "resolved")
+    assert detail.timeline[-1].message == "resolved by Alertmanager"
+
+
+async def test_a_write_that_changes_an_instance_not_yet_created_writes_nothing(
+    store: AlertStore,
+) -> None:
+    [first] = await receipts(store, "a")  # its pass has not written it yet
+    [other] = await receipts(store, "b")
+    link = DuplicateLink(other.instance_id, first.instance_id, 0.9, False, NOW, None)
+    write = ProcessingWrite(
+        instances=[instance(other.instance_id, "b", primary_id=first.instance_id)],
+        updates=[InstanceUpdate(first.instance_id, NOW, (link,))],
+        processed=[other.alert.receipt_key],
+    )
+    with pytest.raises(NotYetVisible):
+        await store.apply_processing(write)
+    assert (await store.list_alerts(AlertQuery())).alerts == []
+    # Once the first is written, the same write goes through.
+    await store.apply_processing(
+        ProcessingWrite(instances=[instance(first.instance_id, "a")],
+                        processed=[first.alert.receipt_key])
+    )  # fmt: skip
+    await store.apply_processing(write)
+    stored = await store.get_alert(first.instance_id)
+    assert stored is not None
+    assert stored.alert.occurrence_count == 2
+
+
+async def test_the_stage_writes_again_once_the_instance_it_changes_is_created(
+    store: AlertStore,
+) -> None:
+    [first] = await receipts(store, "a")
+    [other] = await receipts(store, "b")
+    link = DuplicateLink(other.instance_id, first.instance_id, 0.9, False, NOW, None)
+    metrics = BridgeMetrics()
+    stage = Lifecycle(lambda: store, metrics)
+    duplicate = asyncio.create_task(
+        stage._apply(
+            ProcessingWrite(
+                instances=[instance(other.instance_id, "b", primary_id=first.instance_id)],
+                updates=[InstanceUpdate(first.instance_id, NOW, (link,))],
+                processed=[other.alert.receipt_key],
+            )
+        )
+    )
+    await asyncio.sleep(0.05)  # the primary's pass is slower
+    assert not duplicate.done()
+    await store.apply_processing(
+        ProcessingWrite(instances=[instance(first.instance_id, "a")],
+                        processed=[first.alert.receipt_key])
+    )  # fmt: skip
+    await duplicate
+    stored = await store.get_alert(first.instance_id)
+    assert stored is not None
+    assert stored.alert.occurrence_count == 2
+    assert metrics.write_retries._value.get() >= 1
+
+
+@pytest.mark.postgres
+async def test_a_duplicate_waits_for_its_primary_committed_by_another_connection(
+    postgres_url: str,
+) -> None:
+    """Two replicas: the primary's write is in flight (not committed) in one connection while
+    the duplicate's, merging into it, runs in another; it goes through once the first commits,
+    and nothing is left to the recovery sweep."""
+    await drop_bridge_tables(postgres_url)
+    store = await open_store(postgres_url)
+    try:
+        [first] = await receipts(store, "a")
+        [other] = await receipts(store, "b")
+        link = DuplicateLink(other.instance_id, first.instance_id, 0.9, False, NOW, None)
+        metrics = BridgeMetrics()
+        stage = Lifecycle(lambda: store, metrics)
+        replica = await asyncpg.connect(postgres_url)
+        try:
+            transaction = replica.transaction()
+            await transaction.start()
+            await postgres_lifecycle.apply_processing(
+                replica,
+                ProcessingWrite(instances=[instance(first.instance_id, "a")],
+                                processed=[first.alert.receipt_key]),
+            )  # fmt: skip
+            duplicate = asyncio.create_task(
+                stage._apply(
+                    ProcessingWrite(
+                        instances=[instance(other.instance_id, "b", primary_id=first.instance_id)],
+                        updates=[InstanceUpdate(first.instance_id, NOW, (link,))],
+                        processed=[other.alert.receipt_key],
+                    )
+                )
+            )
+            await asyncio.sleep(0.1)
+            assert not duplicate.done()
+            await transaction.commit()
+            await duplicate
+        finally:
+            await replica.close()
+        stored = await store.get_alert(first.instance_id)
+        assert stored is not None
+        assert stored.alert.occurrence_count == 2
+        assert [d["alert_id"] for d in stored.alert.duplicates] == [other.instance_id]
+        assert metrics.write_retries._value.get() >= 1
+        assert await store.claim_unprocessed(now=NOW + timedelta(hours=1), lease=timedelta(0),
+                                             limit=10) == []  # fmt: skip
+    finally:
+        await store.close()
+
 
 async def test_resolution_timings_for_alerts_alertmanager_resolved(store: AlertStore) -> None:
     [alert_id] = await ids(store, make_alert("r", severity="high"))
     ended = "2026-11-25T12:30:00Z"
     resolved = make_payload(make_alert("r", severity="high", status="resolved", ends_at=ended))
-    await store.record_delivery(delivery(resolved, NOW + timedelta(hours=1)))
+    [receipt] = await store.record_delivery(delivery(resolved, NOW + timedelta(hours=1)))
+    assert (receipt.instance_id, receipt.resolved) == (alert_id, True)
 
-    [timing] = await store.apply_processing(ProcessingWrite(resolved_ids=[alert_id]))
+    done = await store.apply_processing(
+        processing_write([Batch(delivery(resolved, NOW + timedelta(hours=1)), [receipt])])
+    )
+    [timing] = done.timings
     assert (timing.alert_id, timing.severity, timing.seconds) == (alert_id, "high", 1800.0)
+    assert done.resolved == {alert_id}
 
 
 async def test_transitions_and_their_refusals(store: AlertStore) -> None:
@@ -131,7 +294,7 @@ async def test_transitions_and_their_refusals(store: AlertStore) -> None:
     assert (resolved.status, resolved.resolved_by) == ("resolved", "alice")
     detail = await store.get_alert(second)
     assert detail is not None
-    [entry] = detail.timeline
+    entry = detail.timeline[-1]  # after the pipeline's "created"
     assert entry.kind == "suppressed"
     assert entry.detail == {"until": until.isoformat(), "silence_id": "s-1"}
     assert await store.open_counts() == {}
@@ -147,7 +310,7 @@ async def test_classification_history_counts_and_related_open_alerts(store: Aler
     history = await store.classification_history(
         [("r", "x"), ("z", None)], exclude_ids=current, now=NOW
     )
-    assert history.counts[("r", "x")] == (1, 2)
+    assert history.counts[("r", "x")] == (1, 2)  # the current alert itself is excluded
     assert history.counts[("z", None)] == (0, 0)
     related = [alert_id for alert_id, _, _ in history.open_alerts]
     assert related == sorted([*recent, *other, *current], reverse=True)

@@ -54,7 +54,7 @@ async def _alert(store: AlertStore, fp: str = "a1", **labels: str) -> int:
     """A new alert as the pipeline leaves it: stored, then scheduled by the lifecycle write."""
     stored = delivery(make_payload(make_alert(fp, **labels)))
     receipts = await store.record_delivery(stored)
-    await store.apply_processing(processing_write(Batch(delivery=stored, receipts=receipts)))
+    await store.apply_processing(processing_write([Batch(delivery=stored, receipts=receipts)]))
     return receipts[0].instance_id
 
 
@@ -168,7 +168,7 @@ async def test_only_alerts_the_pipeline_finished_escalate(store: AlertStore) -> 
     s = scheduler(store, clock, sent)
     await s.tick()
     assert sent == []
-    await store.apply_processing(processing_write(Batch(delivery=stored, receipts=receipts)))
+    await store.apply_processing(processing_write([Batch(delivery=stored, receipts=receipts)]))
     await s.tick()
     assert [(a, level) for a, level, _ in sent] == [(receipts[0].instance_id, 1)]
 
@@ -180,7 +180,7 @@ async def test_a_duplicate_never_escalates(store: AlertStore) -> None:
     receipts = await store.record_delivery(stored)
     decision = DedupeDecision(primary, 0.93, False, ("asset_id",))
     batch = Batch(delivery=stored, receipts=receipts, dedupe={receipts[0].instance_id: decision})
-    await store.apply_processing(processing_write(batch))
+    await store.apply_processing(processing_write([batch]))
     await scheduler(store, clock, sent).tick()
     assert [(a, level) for a, level, _ in sent] == [(primary, 1)]
 
