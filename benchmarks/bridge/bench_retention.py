@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import sqlite3
 import statistics
@@ -36,11 +35,11 @@ import asyncpg
 
 from benchmarks.scratch import scratch_database
 from bridge.alertmanager import parse_payload, to_delivery
+from bridge.dedupe import DedupeDecision
 from bridge.pipeline.base import Batch
 from bridge.pipeline.lifecycle import processing_write
 from bridge.store import AlertStore, open_store
 from bridge.store.base import AlertQuery
-from bridge.store.records import DuplicateLink
 from bridge.sweep import PRUNE_BATCH
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -85,11 +84,11 @@ async def fill(store: AlertStore, alerts: int) -> None:
         body = payload(n)
         delivery = to_delivery(parse_payload(body), body, received_at=NOW)
         receipts = await store.record_delivery(delivery)
-        write = processing_write(Batch(delivery=delivery, receipts=receipts))
         ids = [r.instance_id for r in receipts]
         # The last alert of each delivery repeats the one before it.
-        link = DuplicateLink(ids[-1], ids[-2], 0.9, exact=False, at=NOW, source="bench")
-        await store.apply_processing(dataclasses.replace(write, duplicates=[link]))
+        duplicate = DedupeDecision(ids[-2], 0.9, exact=False, reasons=())
+        batch = Batch(delivery=delivery, receipts=receipts, dedupe={ids[-1]: duplicate})
+        await store.apply_processing(processing_write([batch]))
 
 
 AGE_SQLITE = "strftime('%Y-%m-%dT%H:%M:%f', {0}, '-400 days') || '000Z'"

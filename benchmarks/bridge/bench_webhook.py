@@ -383,6 +383,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--keep-log", type=Path, help="copy the bridge's log here")
     parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="leave the PostgreSQL database in place afterwards (to inspect it; drop it by hand)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="attach py-spy (if installed next to this Python; not a project dependency) "
@@ -478,6 +483,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 backlog_at_end, drain_s, final_backlog = wait_drained(
                     lambda: backlog_sqlite(sqlite_file)
                 )
+            stage_ms = stage_means_ms(base)
             bridge_cpu = tree_cpu_seconds(bridge.pid) - cpu_start
             services_cpu = service_cpu_seconds() - services_start
             busy_end, total_end = machine_busy_seconds()
@@ -497,8 +503,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 counts = count_sqlite(sqlite_file)
         finally:
-            if args.store == "postgres":
+            if args.store == "postgres" and not args.keep_database:
                 asyncio.run(drop_database(db_name))
+            elif args.store == "postgres":
+                print(f"kept database {db_name}", file=sys.stderr)
             if args.redis:
                 asyncio.run(flush_redis())  # the dedupe keys would linger for their window
     instances, fingerprints, receipts = counts
@@ -509,6 +517,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pipeline_drain_s=drain_s,
         pipeline_final_backlog=final_backlog[0],
         pipeline_unclassified=final_backlog[1],
+        pipeline_stage_ms_per_pass=stage_ms,
         # Every new receipt is one unit of pipeline work; the window runs from the start of
         # the load (warm-up included) until the last one was processed.
         pipeline_alerts_per_s=receipts / (wall + drain_s),
@@ -539,6 +548,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         setup=args.label or default_label(args),
     )
     return result
+
+
+def stage_means_ms(base: str) -> dict[str, float]:
+    """Mean time per worker pass of each pipeline stage, from the bridge's /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:  # noqa: S310
+        text = response.read().decode()
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "secmon_bridge_pipeline_stage_duration_seconds":
+            continue
+        for sample in family.samples:
+            stage = sample.labels.get("stage", "")
+            if sample.name.endswith("_sum"):
+                sums[stage] = sample.value
+            elif sample.name.endswith("_count"):
+                counts[stage] = sample.value
+    return {
+        stage: round(1000 * sums[stage] / counts[stage], 2) for stage in sums if counts.get(stage)
+    }
 
 
 def _per_alert(cpu: float, result: dict[str, Any]) -> float:
