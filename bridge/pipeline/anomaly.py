@@ -96,7 +96,6 @@ class AnomalyContext:
         now = batch.delivery.received_at
         history = await self._store().classification_history(
             [(r.alert.rule_id, r.alert.asset_id) for r in created],
-            exclude_ids=[],
             now=now,
         )
         ctx = BatchContext(history, new_firing([batch]))

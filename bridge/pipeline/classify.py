@@ -125,7 +125,6 @@ class Classify:
         # The 7- and 30-day windows end at the newest delivery (milliseconds apart).
         history = await self._store().classification_history(
             [(r.alert.rule_id, r.alert.asset_id) for r in created],
-            exclude_ids=[],
             now=max(batch.delivery.received_at for batch in batches),
         )
         snapshot = BatchContext(history, new_firing(batches))

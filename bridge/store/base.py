@@ -263,10 +263,12 @@ class AlertStore(Protocol):
         self,
         pairs: Sequence[tuple[str | None, str | None]],
         *,
-        exclude_ids: Sequence[int],
         now: datetime,
     ) -> ClassificationHistory:
-        """History counts and open alerts for (rule_id, asset_id) pairs: one query per batch."""
+        """History counts and open alerts for (rule_id, asset_id) pairs: one query per pass.
+
+        Every stored instance counts: the pipeline classifies an alert before its write
+        creates it."""
         ...
 
     async def apply_processing(self, write: ProcessingWrite) -> AppliedWrite:

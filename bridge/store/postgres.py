@@ -193,11 +193,10 @@ class PostgresStore:
         self,
         pairs: Sequence[tuple[str | None, str | None]],
         *,
-        exclude_ids: Sequence[int],
         now: datetime,
     ) -> ClassificationHistory:
         return await self._with_connection(
-            lambda c: lifecycle.classification_history(c, pairs, exclude_ids, now)
+            lambda c: lifecycle.classification_history(c, pairs, now)
         )
 
     async def apply_processing(self, write: ProcessingWrite) -> AppliedWrite:

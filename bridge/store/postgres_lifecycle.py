@@ -436,20 +436,20 @@ SELECT 'count' AS kind, a.rule_id, a.asset_id,
 FROM alert_instances a
 JOIN unnest($1::text[], $2::text[]) AS k (rule_id, asset_id)
   ON a.rule_id = k.rule_id AND a.asset_id = k.asset_id
-WHERE a.created_at >= $4 AND a.id <> ALL($5::bigint[])
+WHERE a.created_at >= $4
 GROUP BY a.rule_id, a.asset_id
 UNION ALL
 SELECT 'open', x.rule_id, x.asset_id, NULL, NULL, x.id
-FROM unnest($6::text[]) AS r (rule_id)
+FROM unnest($5::text[]) AS r (rule_id)
 CROSS JOIN LATERAL (SELECT id, rule_id, asset_id FROM alert_instances
                     WHERE rule_id = r.rule_id AND status IN {_ACTIVE}
-                    ORDER BY id DESC LIMIT $8) x
+                    ORDER BY id DESC LIMIT $7) x
 UNION ALL
 SELECT 'open', x.rule_id, x.asset_id, NULL, NULL, x.id
-FROM unnest($7::text[]) AS s (asset_id)
+FROM unnest($6::text[]) AS s (asset_id)
 CROSS JOIN LATERAL (SELECT id, rule_id, asset_id FROM alert_instances
                     WHERE asset_id = s.asset_id AND status IN {_ACTIVE}
-                    ORDER BY id DESC LIMIT $8) x
+                    ORDER BY id DESC LIMIT $7) x
 """  # noqa: S608 - a constant
 
 # Enough related alerts per rule or asset for each alert's list (the stage shows 20).
@@ -459,7 +459,6 @@ RELATED_PER_KEY = 25
 async def classification_history(
     connection: Any,
     pairs: Sequence[tuple[str | None, str | None]],
-    exclude_ids: Sequence[int],
     now: datetime,
 ) -> ClassificationHistory:
     keys = sorted({(r, a) for r, a in pairs if r is not None and a is not None})
@@ -469,7 +468,6 @@ async def classification_history(
         [k[1] for k in keys],
         now - timedelta(days=7),
         now - timedelta(days=30),
-        list(exclude_ids),
         sorted({r for r, _ in pairs if r is not None}),
         sorted({a for _, a in pairs if a is not None}),
         RELATED_PER_KEY,

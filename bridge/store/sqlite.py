@@ -146,11 +146,10 @@ class SqliteStore:
         self,
         pairs: Sequence[tuple[str | None, str | None]],
         *,
-        exclude_ids: Sequence[int],
         now: datetime,
     ) -> ClassificationHistory:
         return await self._call(
-            self._reader, lambda c: lifecycle.classification_history(c, pairs, exclude_ids, now)
+            self._reader, lambda c: lifecycle.classification_history(c, pairs, now)
         )
 
     async def apply_processing(self, write: ProcessingWrite) -> AppliedWrite:

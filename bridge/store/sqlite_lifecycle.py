@@ -367,23 +367,20 @@ def end_suppressions(connection: sqlite3.Connection, now: datetime) -> list[Stor
 
 _HISTORY_COUNTS = """
 SELECT coalesce(sum(created_at >= ?), 0), count(*) FROM alert_instances
-WHERE rule_id IS ? AND asset_id IS ? AND created_at >= ?
-  AND id NOT IN (SELECT value FROM json_each(?))"""
+WHERE rule_id IS ? AND asset_id IS ? AND created_at >= ?"""
 
 
 def classification_history(
     connection: sqlite3.Connection,
     pairs: Sequence[tuple[str | None, str | None]],
-    exclude_ids: Sequence[int],
     now: datetime,
 ) -> ClassificationHistory:
     week, month = to_text(now - timedelta(days=7)), to_text(now - timedelta(days=30))
-    excluded = dumps(sorted(set(exclude_ids)))
     counts: dict[tuple[str | None, str | None], tuple[int, int]] = {}
     for rule_id, asset_id in set(pairs):
         # Counted by SQLite over the history index, however long the month's history is.
         last_week, last_month = connection.execute(
-            _HISTORY_COUNTS, (week, rule_id, asset_id, month, excluded)
+            _HISTORY_COUNTS, (week, rule_id, asset_id, month)
         ).fetchone()
         counts[(rule_id, asset_id)] = (last_week, last_month)
     related: dict[int, tuple[int, str | None, str | None]] = {}

@@ -146,25 +146,34 @@ async def test_the_write_creates_instances_with_classification_and_merges(
     assert detail.timeline[-1].message == "resolved by Alertmanager"
 
 
+def primary_write(receipt: ReceiptResult, title: str) -> ProcessingWrite:
+    """The write that creates ``receipt``'s instance as a primary."""
+    return ProcessingWrite(
+        instances=[instance(receipt.instance_id, title)], processed=[receipt.alert.receipt_key]
+    )
+
+
+def duplicate_write(receipt: ReceiptResult, primary: ReceiptResult) -> ProcessingWrite:
+    """The write that creates ``receipt``'s instance as a duplicate merged into ``primary``'s."""
+    link = DuplicateLink(receipt.instance_id, primary.instance_id, 0.9, False, NOW, None)
+    return ProcessingWrite(
+        instances=[instance(receipt.instance_id, "b", primary_id=primary.instance_id)],
+        updates=[InstanceUpdate(primary.instance_id, NOW, (link,))],
+        processed=[receipt.alert.receipt_key],
+    )
+
+
 async def test_a_write_that_changes_an_instance_not_yet_created_writes_nothing(
     store: AlertStore,
 ) -> None:
     [first] = await receipts(store, "a")  # its pass has not written it yet
     [other] = await receipts(store, "b")
-    link = DuplicateLink(other.instance_id, first.instance_id, 0.9, False, NOW, None)
-    write = ProcessingWrite(
-        instances=[instance(other.instance_id, "b", primary_id=first.instance_id)],
-        updates=[InstanceUpdate(first.instance_id, NOW, (link,))],
-        processed=[other.alert.receipt_key],
-    )
+    write = duplicate_write(other, first)
     with pytest.raises(NotYetVisible):
         await store.apply_processing(write)
     assert (await store.list_alerts(AlertQuery())).alerts == []
     # Once the first is written, the same write goes through.
-    await store.apply_processing(
-        ProcessingWrite(instances=[instance(first.instance_id, "a")],
-                        processed=[first.alert.receipt_key])
-    )  # fmt: skip
+    await store.apply_processing(primary_write(first, "a"))
     await store.apply_processing(write)
     stored = await store.get_alert(first.instance_id)
     assert stored is not None
@@ -176,24 +185,12 @@ async def test_the_stage_writes_again_once_the_instance_it_changes_is_created(
 ) -> None:
     [first] = await receipts(store, "a")
     [other] = await receipts(store, "b")
-    link = DuplicateLink(other.instance_id, first.instance_id, 0.9, False, NOW, None)
     metrics = BridgeMetrics()
     stage = Lifecycle(lambda: store, metrics)
-    duplicate = asyncio.create_task(
-        stage._apply(
-            ProcessingWrite(
-                instances=[instance(other.instance_id, "b", primary_id=first.instance_id)],
-                updates=[InstanceUpdate(first.instance_id, NOW, (link,))],
-                processed=[other.alert.receipt_key],
-            )
-        )
-    )
+    duplicate = asyncio.create_task(stage._apply(duplicate_write(other, first)))
     await asyncio.sleep(0.05)  # the primary's pass is slower
     assert not duplicate.done()
-    await store.apply_processing(
-        ProcessingWrite(instances=[instance(first.instance_id, "a")],
-                        processed=[first.alert.receipt_key])
-    )  # fmt: skip
+    await store.apply_processing(primary_write(first, "a"))
     await duplicate
     stored = await store.get_alert(first.instance_id)
     assert stored is not None
@@ -213,27 +210,14 @@ async def test_a_duplicate_waits_for_its_primary_committed_by_another_connection
     try:
         [first] = await receipts(store, "a")
         [other] = await receipts(store, "b")
-        link = DuplicateLink(other.instance_id, first.instance_id, 0.9, False, NOW, None)
         metrics = BridgeMetrics()
         stage = Lifecycle(lambda: store, metrics)
         replica = await asyncpg.connect(postgres_url)
         try:
             transaction = replica.transaction()
             await transaction.start()
-            await postgres_lifecycle.apply_processing(
-                replica,
-                ProcessingWrite(instances=[instance(first.instance_id, "a")],
-                                processed=[first.alert.receipt_key]),
-            )  # fmt: skip
-            duplicate = asyncio.create_task(
-                stage._apply(
-                    ProcessingWrite(
-                        instances=[instance(other.instance_id, "b", primary_id=first.instance_id)],
-                        updates=[InstanceUpdate(first.instance_id, NOW, (link,))],
-                        processed=[other.alert.receipt_key],
-                    )
-                )
-            )
+            await postgres_lifecycle.apply_processing(replica, primary_write(first, "a"))
+            duplicate = asyncio.create_task(stage._apply(duplicate_write(other, first)))
             await asyncio.sleep(0.1)
             assert not duplicate.done()
             await transaction.commit()
@@ -307,10 +291,9 @@ async def test_classification_history_counts_and_related_open_alerts(store: Aler
     current = await ids(store, make_alert("c", rule_id="r", asset="x"))
     await store.transition(Transition(old[0], "resolve", "a", NOW))
 
-    history = await store.classification_history(
-        [("r", "x"), ("z", None)], exclude_ids=current, now=NOW
-    )
-    assert history.counts[("r", "x")] == (1, 2)  # the current alert itself is excluded
+    history = await store.classification_history([("r", "x"), ("z", None)], now=NOW)
+    # Every stored alert counts, the resolved one too; the 10-day-old one only in the month.
+    assert history.counts[("r", "x")] == (2, 3)
     assert history.counts[("z", None)] == (0, 0)
     related = [alert_id for alert_id, _, _ in history.open_alerts]
     assert related == sorted([*recent, *other, *current], reverse=True)

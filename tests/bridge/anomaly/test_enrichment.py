@@ -22,7 +22,6 @@ class FakeStore:
         self,
         keys: Sequence[tuple[str | None, str | None]],
         *,
-        exclude_ids: Sequence[int],
         now: datetime,
     ) -> ClassificationHistory:
         return ClassificationHistory(counts={}, open_alerts=[])
