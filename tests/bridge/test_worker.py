@@ -7,6 +7,7 @@ the test rather than a sleep.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,10 @@ from bridge.alertmanager import parse_payload, to_delivery
 from bridge.dedupe import build_dedupe_index
 from bridge.metrics import BridgeMetrics
 from bridge.pipeline import Batch, Pipeline, build_pipeline
-from bridge.pipeline.worker import PipelineWorker
-from bridge.store import AlertStore, open_store
+from bridge.pipeline import worker as worker_module
+from bridge.pipeline.worker import PassOrder, PipelineWorker
+from bridge.store import AlertStore, StoreUnavailable, open_store
+from bridge.store.pending import WriteConflict
 from tests.bridge.helpers import bridge_config, make_alert, make_payload, query
 
 RECEIVED = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -356,3 +359,113 @@ async def test_a_pass_lets_other_tasks_run_between_its_deliveries(store: AlertSt
     answered = asyncio.create_task(webhook())
     await asyncio.gather(run_pass, answered)
     assert log.index("webhook") < len(batches)  # before the pass's last delivery
+
+
+class UnavailableOnce:
+    """A stage whose store is unavailable the first time (a failover, a restart)."""
+
+    name = "store-bound"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def process(self, batch: Batch) -> Batch:
+        self.calls += 1
+        if self.calls == 1:
+            raise StoreUnavailable("connection refused")
+        return batch
+
+
+async def test_a_delivery_runs_again_while_the_store_is_unavailable(
+    store: AlertStore, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No wait for the sweep's lease: the worker keeps the delivery and tries again."""
+    monkeypatch.setattr(worker_module, "STORE_RETRY_SECONDS", (0.01,))
+    stage = UnavailableOnce()
+    worker = make_worker(store, pipeline_for(store, database_url, stage), Clock(RECEIVED))
+    batch = await record(store, "fp-1", "fp-2")
+
+    await run(worker, lambda: worker.offer(batch))
+    assert stage.calls == 2
+    assert await unprocessed(database_url) == 0
+    assert await created_entries(database_url) == [1, 1]
+
+
+class Recorder:
+    """A stage that logs which pass ran it; the first pass is held back until released."""
+
+    def __init__(self, name: str, log: list[tuple[str, int]], hold: asyncio.Event) -> None:
+        self.name = name
+        self._log = log
+        self._hold = hold
+
+    async def process(self, batch: Batch) -> Batch:
+        number = int(batch.delivery.group_key)
+        if number == 0 and self.name == "before":
+            await self._hold.wait()
+        self._log.append((self.name, number))
+        return batch
+
+
+async def test_passes_go_through_each_ordered_stage_in_the_order_they_started(
+    store: AlertStore,
+) -> None:
+    """A later pass overtakes an earlier one only outside the ordered stages, and a pass that
+    ends early (it failed before its turn) does not hold up the ones after it."""
+    log: list[tuple[str, int]] = []
+    hold = asyncio.Event()
+    stages = [Recorder(name, log, hold) for name in ("before", "dedupe", "lifecycle", "after")]
+    pipeline = Pipeline(stages=stages, ordered_from="dedupe", ordered_until="lifecycle")
+    batches = []
+    for n in range(3):
+        batch = await record(store, f"fp-{n}")
+        batches.append(
+            dataclasses.replace(
+                batch, delivery=dataclasses.replace(batch.delivery, group_key=str(n))
+            )
+        )
+    order = PassOrder()
+    turns = [order.turn(order.ticket()) for _ in batches]
+
+    first = asyncio.create_task(pipeline.run(batches[0], turns[0]))
+    turns[1].leave()  # pass 1 failed before its turn
+    third = asyncio.create_task(pipeline.run(batches[2], turns[2]))
+    await asyncio.sleep(0.01)
+    assert log == [("before", 2)]  # pass 2 waits for pass 0, which is still in "before"
+    hold.set()
+    await asyncio.gather(first, third)
+    ordered = [entry for entry in log if entry[0] in ("dedupe", "lifecycle")]
+    assert ordered == [("dedupe", 0), ("lifecycle", 0), ("dedupe", 2), ("lifecycle", 2)]
+
+
+class Conflicting:
+    """A stage whose write meets another replica's write of the same instance."""
+
+    name = "conflicting"
+
+    async def process(self, batch: Batch) -> Batch:
+        raise WriteConflict("instance not yet created")
+
+
+async def test_a_write_conflict_is_counted_and_left_to_the_sweep(
+    store: AlertStore, database_url: str
+) -> None:
+    metrics = BridgeMetrics()
+    worker = PipelineWorker(
+        pipeline_for(store, database_url, Conflicting()),
+        store=lambda: store,
+        metrics=metrics,
+        lease=LEASE,
+        sweep_interval=3600,
+        clock=Clock(RECEIVED),
+    )
+    batch = await record(store, "fp-1")
+
+    await run(worker, lambda: worker.offer(batch))
+    assert await unprocessed(database_url) == 1  # pending: the sweep sees the other write
+    registry = metrics.registry
+    assert registry.get_sample_value("secmon_bridge_pipeline_write_conflicts_total") == 1
+    errors = registry.get_sample_value(
+        "secmon_bridge_pipeline_errors_total", {"stage": "conflicting"}
+    )
+    assert errors is None  # never counted as an error: nothing is wrong with the delivery
