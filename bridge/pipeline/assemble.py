@@ -49,8 +49,8 @@ def build_pipeline(
             Escalate(notifications),
             Announce(),
         ],
-        # Dedupe decides against the primaries earlier passes created, and the write creates
-        # or changes instances those passes may have written: both in pass order.
-        ordered_from="dedupe",
-        ordered_until="lifecycle",
+        # Dedupe decides against the primaries earlier passes found, and the write creates or
+        # changes instances those passes may have written: each in pass order, a pass
+        # deciding while the one before it writes.
+        ordered=("dedupe", "lifecycle"),
     )

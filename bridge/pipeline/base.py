@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from bridge.classify import Classification
 from bridge.dedupe import DedupeDecision
@@ -67,6 +67,19 @@ class BatchStage(Stage, Protocol):
     async def process_many(self, batches: Sequence[Batch]) -> list[Batch]: ...
 
 
+@runtime_checkable
+class PreparedStage(BatchStage, Protocol):
+    """A batch stage whose work splits in two: ``prepare`` (any time, beside other passes) and
+    ``apply`` (what must happen in pass order). In an ordered section, the pipeline prepares
+    before the pass waits for its turn, so the section holds only what needs the order: for
+    the lifecycle stage, the store write's round trip rather than also planning the write and
+    encoding its arguments. ``process_many`` must equal ``apply(await prepare(...))``."""
+
+    async def prepare(self, batches: Sequence[Batch]) -> Any: ...
+
+    async def apply(self, prepared: Any) -> list[Batch]: ...
+
+
 async def yield_to_loop() -> None:
     """Let the event loop run other tasks (the webhook) between deliveries of a pass: the
     stages' work is CPU-bound Python, and a whole pass at once would hold every request that
@@ -83,20 +96,20 @@ class StageFailed(Exception):
 
 
 class Turn(Protocol):
-    """A pass's place in the ordered part of the pipeline (see :meth:`Pipeline.run_many`)."""
+    """A pass's place in the ordered sections of the pipeline (see :meth:`Pipeline.run_many`)."""
 
-    async def wait(self) -> None:
-        """Return once every pass that started earlier has left the ordered part."""
+    async def wait(self, section: str) -> None:
+        """Return once every pass that started earlier has left ``section``."""
 
-    def leave(self) -> None:
-        """This pass is done with the ordered part (idempotent)."""
+    def leave(self, section: str) -> None:
+        """This pass is done with ``section`` (idempotent)."""
 
 
 class _Unordered:
-    async def wait(self) -> None:
+    async def wait(self, section: str) -> None:
         return None
 
-    def leave(self) -> None:
+    def leave(self, section: str) -> None:
         return None
 
 
@@ -111,10 +124,19 @@ def _untimed(stage: str, seconds: float) -> None:
 @dataclass(frozen=True, slots=True)
 class Pipeline:
     stages: Sequence[Stage]
-    # The first and the last stage of the part that must run pass after pass, in the order
-    # the passes started (see :meth:`run_many`); None: no such part.
-    ordered_from: str | None = None
-    ordered_until: str | None = None
+    # Stages that run pass after pass, each in the order the passes started (see
+    # :meth:`run_many`); every other stage overlaps with other passes.
+    ordered: Sequence[str] = ()
+    # Per stage: is it a PreparedStage, a BatchStage, in an ordered section (decided once:
+    # isinstance against a runtime-checkable protocol is slow on the hot path).
+    _kinds: tuple[tuple[bool, bool, bool], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        kinds = tuple(
+            (isinstance(s, PreparedStage), isinstance(s, BatchStage), s.name in self.ordered)
+            for s in self.stages
+        )
+        object.__setattr__(self, "_kinds", kinds)
 
     @property
     def names(self) -> list[str]:
@@ -133,28 +155,37 @@ class Pipeline:
         together, other stages one by one. A failure fails them all (the worker then retries
         each alone, so one bad delivery cannot hold up the others).
 
-        From the ``ordered_from`` stage through the ``ordered_until`` stage, the worker's
-        passes run one after another, in the order they started: they decide dedupe and write
-        their results so that a pass sees every primary and every instance the passes before
-        it created. The stages before and after overlap with other passes. ``timer`` gets
-        each stage's time (the ordered part's first stage includes the wait for its turn)."""
+        Each ``ordered`` stage is a section the worker's passes go through one after another,
+        in the order they started: dedupe decides against every primary the passes before it
+        found, and the write sees every instance they created. A pass decides dedupe while
+        the one before it writes, and a :class:`PreparedStage` prepares before its turn.
+        ``timer`` gets each stage's time (an ordered stage's includes the wait for its turn)."""
         current = list(batches)
-        for stage in self.stages:
+        for stage, (two_phase, batched, ordered) in zip(self.stages, self._kinds, strict=True):
             started = time.perf_counter()
-            if stage.name == self.ordered_from:
-                await turn.wait()
             try:
-                if isinstance(stage, BatchStage):
-                    current = await stage.process_many(current)
+                if two_phase:
+                    prepared = await cast("PreparedStage", stage).prepare(current)
+                    if ordered:
+                        await turn.wait(stage.name)
+                    current = await cast("PreparedStage", stage).apply(prepared)
                 else:
-                    done = []
-                    for batch in current:
-                        done.append(await stage.process(batch))
-                        await yield_to_loop()
-                    current = done
+                    if ordered:
+                        await turn.wait(stage.name)
+                    current = await self._process(stage, batched, current)
             except Exception as exc:
                 raise StageFailed(stage.name, exc) from exc
             timer(stage.name, time.perf_counter() - started)
-            if stage.name == self.ordered_until:
-                turn.leave()
+            if ordered:
+                turn.leave(stage.name)
         return current
+
+    @staticmethod
+    async def _process(stage: Stage, batched: bool, batches: list[Batch]) -> list[Batch]:
+        if batched:
+            return await cast("BatchStage", stage).process_many(batches)
+        done = []
+        for batch in batches:
+            done.append(await stage.process(batch))
+            await yield_to_loop()
+        return done

@@ -33,6 +33,7 @@ from bridge.store.records import (
     InstanceUpdate,
     NewInstance,
     Occurrence,
+    PreparedWrite,
     ProcessingWrite,
     SecurityEvent,
     TimelineEntry,
@@ -248,7 +249,18 @@ def applied(batch: Batch, done: AppliedWrite) -> Batch:
     return dataclasses.replace(batch, receipts=receipts)
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedPass:
+    """A pass and its write, planned and encoded, waiting for its turn to be applied."""
+
+    batches: Sequence[Batch]
+    write: PreparedWrite | None  # None: nothing to write
+
+
 class Lifecycle:
+    """Plans and encodes a pass's write beside other passes (:meth:`prepare`); in pass order
+    only the store round trip (:meth:`apply`)."""
+
     name = "lifecycle"
 
     def __init__(self, store: StoreRef, metrics: BridgeMetrics) -> None:
@@ -260,25 +272,33 @@ class Lifecycle:
 
     async def process_many(self, batches: Sequence[Batch]) -> list[Batch]:
         """One transaction for every delivery of the pass."""
+        return await self.apply(await self.prepare(batches))
+
+    async def prepare(self, batches: Sequence[Batch]) -> PreparedPass:
         write = PassWrite()
         for batch in batches:
             plan(write, batch)
             await yield_to_loop()
         frozen = write.freeze()
         if not (frozen.occurrences or frozen.timeline or frozen.instances):
-            return list(batches)
-        done = await self._apply(frozen)
+            return PreparedPass(batches, None)
+        return PreparedPass(batches, self._store().prepare_processing(frozen))
+
+    async def apply(self, prepared: PreparedPass) -> list[Batch]:
+        if prepared.write is None:
+            return list(prepared.batches)
+        done = await self._apply(prepared.write)
         for timing in done.timings:
             self._metrics.observe_resolved(timing.severity, timing.seconds)
-        return [applied(batch, done) for batch in batches]
+        return [applied(batch, done) for batch in prepared.batches]
 
-    async def _apply(self, write: ProcessingWrite) -> AppliedWrite:
+    async def _apply(self, write: PreparedWrite) -> AppliedWrite:
         """The pass's write; while an instance it changes is still being created by another
         pass or replica (its write not committed yet), again after a short wait."""
         for delay in VISIBILITY_RETRY_SECONDS:
             try:
-                return await self._store().apply_processing(write)
+                return await self._store().apply_prepared(write)
             except NotYetVisible:
                 self._metrics.write_retries.inc()
             await asyncio.sleep(delay)
-        return await self._store().apply_processing(write)
+        return await self._store().apply_prepared(write)

@@ -17,7 +17,7 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -87,56 +87,81 @@ class WorkerMetrics:
         )
 
 
-class PassOrder:
-    """Tickets that let concurrent passes through one section in the order they started.
-
-    A pass takes a ticket when it takes its deliveries from the queue, waits for its turn
-    before the section (dedupe and the store write) and leaves it once its write is done, or
-    when the pass ends in any way (a pass that failed early never waits), which lets the
-    next one in. The stages after the section overlap with the next pass's.
-    """
+class _Section:
+    """Who may enter one ordered section: the lowest ticket not yet through it."""
 
     def __init__(self) -> None:
+        self.serving = 0
+        self.finished: set[int] = set()
+        self.waiting: dict[int, asyncio.Future[None]] = {}
+
+    async def wait(self, ticket: int) -> None:
+        if ticket <= self.serving:
+            return
+        waiter = self.waiting.setdefault(ticket, asyncio.get_running_loop().create_future())
+        await asyncio.shield(waiter)
+
+    def finish(self, ticket: int) -> None:
+        if ticket < self.serving:
+            return  # left already
+        self.finished.add(ticket)
+        while self.serving in self.finished:
+            self.finished.discard(self.serving)
+            self.serving += 1
+        waiter = self.waiting.pop(self.serving, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class PassOrder:
+    """Tickets that let concurrent passes through each ordered section in the order they
+    started.
+
+    A pass takes a ticket when it takes its deliveries from the queue, waits for its turn
+    before each section and leaves it once that stage is done; when the pass ends in any way
+    it leaves every section (a pass that failed early never waits), which lets the next one
+    in. Between and after the sections, passes overlap: one decides dedupe while the one
+    before it writes.
+    """
+
+    def __init__(self, sections: Sequence[str]) -> None:
         self._issued = 0
-        self._serving = 0
-        self._finished: set[int] = set()
-        self._waiting: dict[int, asyncio.Future[None]] = {}
+        self._sections = {name: _Section() for name in sections}
 
     def ticket(self) -> int:
         ticket, self._issued = self._issued, self._issued + 1
         return ticket
 
-    def turn(self, ticket: int) -> Turn:
-        return _Ticket(self, ticket)
+    def turn(self, ticket: int) -> PassTurn:
+        return PassTurn(self, ticket)
 
-    async def wait(self, ticket: int) -> None:
-        if ticket <= self._serving:
-            return
-        waiter = self._waiting.setdefault(ticket, asyncio.get_running_loop().create_future())
-        await asyncio.shield(waiter)
+    async def wait(self, section: str, ticket: int) -> None:
+        await self._sections[section].wait(ticket)
 
-    def finish(self, ticket: int) -> None:
-        if ticket < self._serving:
-            return  # left already
-        self._finished.add(ticket)
-        while self._serving in self._finished:
-            self._finished.discard(self._serving)
-            self._serving += 1
-        waiter = self._waiting.pop(self._serving, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+    def finish(self, section: str, ticket: int) -> None:
+        self._sections[section].finish(ticket)
+
+    def finish_all(self, ticket: int) -> None:
+        for section in self._sections.values():
+            section.finish(ticket)
 
 
 @dataclass(frozen=True, slots=True)
-class _Ticket:
+class PassTurn:
+    """One pass's ticket (a :class:`~bridge.pipeline.base.Turn`)."""
+
     order: PassOrder
     number: int
 
-    async def wait(self) -> None:
-        await self.order.wait(self.number)
+    async def wait(self, section: str) -> None:
+        await self.order.wait(section, self.number)
 
-    def leave(self) -> None:
-        self.order.finish(self.number)
+    def leave(self, section: str) -> None:
+        self.order.finish(section, self.number)
+
+    def done(self) -> None:
+        """The pass ended: out of every section it has not left."""
+        self.order.finish_all(self.number)
 
 
 class PipelineWorker:
@@ -171,7 +196,7 @@ class PipelineWorker:
         # Receipts this process holds in its queue or is running: a sweep that claims them
         # again (they waited longer than the lease) must not queue them a second time.
         self._held: collections.Counter[ReceiptKey] = collections.Counter()
-        self._order = PassOrder()
+        self._order = PassOrder(pipeline.ordered)
 
     def _time_stage(self, stage: str, seconds: float) -> None:
         self._metrics.stage_duration.labels(stage=stage).observe(seconds)
@@ -275,7 +300,7 @@ class PipelineWorker:
             try:
                 await self._run_pass(batches, turn)
             finally:
-                turn.leave()
+                turn.done()
                 for batch in batches:
                     self._hold(batch, -1)
                     self._queue.task_done()

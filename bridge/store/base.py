@@ -25,6 +25,7 @@ from bridge.store.records import (
     AppliedWrite,
     ClassificationHistory,
     LifecycleStatus,
+    PreparedWrite,
     ProcessingWrite,
     PrunedHistory,
     Transition,
@@ -272,12 +273,22 @@ class AlertStore(Protocol):
         ...
 
     async def apply_processing(self, write: ProcessingWrite) -> AppliedWrite:
-        """Persist what the pipeline decided for a pass of deliveries, in one transaction.
+        """Persist what the pipeline decided for a pass of deliveries, in one transaction:
+        :meth:`apply_prepared` of :meth:`prepare_processing`.
 
         Raises ``AlreadyProcessed`` (another worker completed a receipt first) or
         ``WriteConflict`` (an instance it changes is not created yet, or was created by the
         instance's other receipt); nothing is written then.
         """
+        ...
+
+    def prepare_processing(self, write: ProcessingWrite) -> PreparedWrite:
+        """The CPU-bound part of a write, done before the pass's turn (no I/O)."""
+        ...
+
+    async def apply_prepared(self, prepared: PreparedWrite) -> AppliedWrite:
+        """Write what :meth:`prepare_processing` of this store prepared (as
+        :meth:`apply_processing`); it may be applied again after a ``NotYetVisible``."""
         ...
 
     async def claim_unprocessed(

@@ -37,6 +37,7 @@ from bridge.store.records import (
     AlertDetail,
     AppliedWrite,
     ClassificationHistory,
+    PreparedWrite,
     ProcessingWrite,
     PrunedHistory,
     Transition,
@@ -200,7 +201,13 @@ class PostgresStore:
         )
 
     async def apply_processing(self, write: ProcessingWrite) -> AppliedWrite:
-        return await self._with_connection(lambda c: lifecycle.apply_processing(c, write))
+        return await self.apply_prepared(self.prepare_processing(write))
+
+    def prepare_processing(self, write: ProcessingWrite) -> PreparedWrite:
+        return lifecycle.prepare_processing(write)
+
+    async def apply_prepared(self, prepared: PreparedWrite) -> AppliedWrite:
+        return await self._with_connection(lambda c: lifecycle.apply_prepared(c, prepared))
 
     async def claim_unprocessed(
         self, *, now: datetime, lease: timedelta, limit: int

@@ -28,6 +28,7 @@ from bridge.store.records import (
     DuplicateLink,
     InvalidTransition,
     Occurrence,
+    PreparedWrite,
     ProcessingWrite,
     PrunedHistory,
     ResolvedTiming,
@@ -235,18 +236,28 @@ _PROBLEMS = {
 _RACED = "alert_instances_fingerprint_starts_at_key"
 
 
+def prepare_processing(write: ProcessingWrite) -> PreparedWrite:
+    """The statement's arguments, encoded before the pass's turn to write."""
+    return PreparedWrite(write, _apply_arguments(write))
+
+
 async def apply_processing(connection: Any, write: ProcessingWrite) -> AppliedWrite:
+    return await apply_prepared(connection, prepare_processing(write))
+
+
+async def apply_prepared(connection: Any, prepared: PreparedWrite) -> AppliedWrite:
     # Everything here derives from receipts already committed durably by record_delivery,
     # and the pending rows go in the same transaction as the rest: a crash that loses this
     # write leaves its receipts pending, and the recovery sweep writes them again. So the
     # transaction skips waiting for its WAL flush.
+    write, arguments = prepared.write, prepared.arguments
     try:
         if not write.compliance:
             # One statement is its own transaction: one round trip on the hot path.
-            row = await connection.fetchrow(_APPLY, *_apply_arguments(write))
+            row = await connection.fetchrow(_APPLY, *arguments)
         else:
             async with connection.transaction():
-                row = await connection.fetchrow(_APPLY, *_apply_arguments(write))
+                row = await connection.fetchrow(_APPLY, *arguments)
                 await _assess(connection, current_assessments(write.compliance))
     except asyncpg.exceptions.RaiseError as exc:
         problem = _PROBLEMS.get(str(exc))

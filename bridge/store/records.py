@@ -206,6 +206,16 @@ class ProcessingWrite:
 
 
 @dataclass(frozen=True, slots=True)
+class PreparedWrite:
+    """A :class:`ProcessingWrite` with what its store computes before the write may start
+    (``arguments``: the statement's parameters, encoded), so that the part that runs in pass
+    order is the round trip alone. Only the store that prepared it may apply it."""
+
+    write: ProcessingWrite
+    arguments: Any = None
+
+
+@dataclass(frozen=True, slots=True)
 class AppliedWrite:
     """What a :class:`ProcessingWrite` did that depended on the stored state."""
 

@@ -34,6 +34,7 @@ from bridge.store.records import (
     AlertDetail,
     AppliedWrite,
     ClassificationHistory,
+    PreparedWrite,
     ProcessingWrite,
     PrunedHistory,
     Transition,
@@ -153,6 +154,14 @@ class SqliteStore:
         )
 
     async def apply_processing(self, write: ProcessingWrite) -> AppliedWrite:
+        return await self.apply_prepared(self.prepare_processing(write))
+
+    def prepare_processing(self, write: ProcessingWrite) -> PreparedWrite:
+        # The writer thread encodes the rows as it writes them, off the event loop already.
+        return PreparedWrite(write)
+
+    async def apply_prepared(self, prepared: PreparedWrite) -> AppliedWrite:
+        write = prepared.write
         return await self._call(self._writer, lambda c: lifecycle.apply_processing(c, write))
 
     async def claim_unprocessed(

@@ -392,19 +392,50 @@ async def test_a_delivery_runs_again_while_the_store_is_unavailable(
 
 
 class Recorder:
-    """A stage that logs which pass ran it; the first pass is held back until released."""
+    """A stage that logs which pass ran it; pass ``held`` waits in it until released."""
 
-    def __init__(self, name: str, log: list[tuple[str, int]], hold: asyncio.Event) -> None:
+    def __init__(
+        self, name: str, log: list[tuple[str, int]], hold: asyncio.Event, held: int = -1
+    ) -> None:
         self.name = name
         self._log = log
         self._hold = hold
+        self._held = held
 
     async def process(self, batch: Batch) -> Batch:
         number = int(batch.delivery.group_key)
-        if number == 0 and self.name == "before":
+        if number == self._held:
             await self._hold.wait()
         self._log.append((self.name, number))
         return batch
+
+
+class PreparedRecorder(Recorder):
+    """A two-phase stage (:class:`~bridge.pipeline.base.PreparedStage`) that logs both phases."""
+
+    async def prepare(self, batches: Sequence[Batch]) -> Sequence[Batch]:
+        self._log.extend(("prepare", int(b.delivery.group_key)) for b in batches)
+        return batches
+
+    async def apply(self, prepared: Sequence[Batch]) -> list[Batch]:
+        return [await self.process(batch) for batch in prepared]
+
+    async def process_many(self, batches: Sequence[Batch]) -> list[Batch]:
+        return await self.apply(await self.prepare(batches))
+
+
+async def numbered(store: AlertStore, count: int) -> list[Batch]:
+    """Deliveries whose group key is their pass number, for the recorders' logs."""
+    batches = []
+    for n in range(count):
+        batch = await record(store, f"fp-{n}")
+        delivery = dataclasses.replace(batch.delivery, group_key=str(n))
+        batches.append(dataclasses.replace(batch, delivery=delivery))
+    return batches
+
+
+def section_order(log: list[tuple[str, int]], section: str) -> list[int]:
+    return [number for name, number in log if name == section]
 
 
 async def test_passes_go_through_each_ordered_stage_in_the_order_they_started(
@@ -414,28 +445,47 @@ async def test_passes_go_through_each_ordered_stage_in_the_order_they_started(
     ends early (it failed before its turn) does not hold up the ones after it."""
     log: list[tuple[str, int]] = []
     hold = asyncio.Event()
-    stages = [Recorder(name, log, hold) for name in ("before", "dedupe", "lifecycle", "after")]
-    pipeline = Pipeline(stages=stages, ordered_from="dedupe", ordered_until="lifecycle")
-    batches = []
-    for n in range(3):
-        batch = await record(store, f"fp-{n}")
-        batches.append(
-            dataclasses.replace(
-                batch, delivery=dataclasses.replace(batch.delivery, group_key=str(n))
-            )
-        )
-    order = PassOrder()
+    stages = [
+        Recorder("before", log, hold, held=0),
+        Recorder("dedupe", log, hold),
+        PreparedRecorder("lifecycle", log, hold),
+        Recorder("after", log, hold),
+    ]
+    pipeline = Pipeline(stages=stages, ordered=("dedupe", "lifecycle"))
+    batches = await numbered(store, 3)
+    order = PassOrder(pipeline.ordered)
     turns = [order.turn(order.ticket()) for _ in batches]
 
     first = asyncio.create_task(pipeline.run(batches[0], turns[0]))
-    turns[1].leave()  # pass 1 failed before its turn
+    turns[1].done()  # pass 1 failed before its turn
     third = asyncio.create_task(pipeline.run(batches[2], turns[2]))
     await asyncio.sleep(0.01)
     assert log == [("before", 2)]  # pass 2 waits for pass 0, which is still in "before"
     hold.set()
     await asyncio.gather(first, third)
-    ordered = [entry for entry in log if entry[0] in ("dedupe", "lifecycle")]
-    assert ordered == [("dedupe", 0), ("lifecycle", 0), ("dedupe", 2), ("lifecycle", 2)]
+    assert section_order(log, "dedupe") == [0, 2]
+    assert section_order(log, "lifecycle") == [0, 2]
+
+
+async def test_a_pass_decides_and_prepares_while_the_one_before_it_writes(
+    store: AlertStore,
+) -> None:
+    """Each ordered stage is a section of its own: while pass 0 is held in the write, pass 1
+    goes through dedupe and prepares its write, and waits only for the write itself."""
+    log: list[tuple[str, int]] = []
+    hold = asyncio.Event()
+    stages = [Recorder("dedupe", log, hold), PreparedRecorder("lifecycle", log, hold, held=0)]
+    pipeline = Pipeline(stages=stages, ordered=("dedupe", "lifecycle"))
+    batches = await numbered(store, 2)
+    order = PassOrder(pipeline.ordered)
+    turns = [order.turn(order.ticket()) for _ in batches]
+
+    runs = [asyncio.create_task(pipeline.run(b, t)) for b, t in zip(batches, turns, strict=True)]
+    await asyncio.sleep(0.01)
+    assert log == [("dedupe", 0), ("prepare", 0), ("dedupe", 1), ("prepare", 1)]
+    hold.set()
+    await asyncio.gather(*runs)
+    assert section_order(log, "lifecycle") == [0, 1]
 
 
 class Conflicting:
