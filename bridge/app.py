@@ -85,7 +85,7 @@ def create_app(config: BridgeConfig, *, chores: bool = True) -> web.Application:
         anomaly_scores=anomaly_scores,
         notifications=hub,
     )
-    bridge_metrics.register_stages(pipeline.names)
+    bridge_metrics.register_stages(pipeline.names, pipeline.ordered)
     app[CONFIG] = config
     app[METRICS] = bridge_metrics
     app[PIPELINE] = pipeline

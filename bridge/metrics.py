@@ -157,8 +157,16 @@ class BridgeMetrics:
         )
         self.stage_duration = Histogram(
             "secmon_bridge_pipeline_stage_duration_seconds",
-            "Time one pipeline stage took for one worker pass, by stage (the ordered stages "
-            "include the wait for the passes before).",
+            "Time one pipeline stage took for one worker pass, by stage (without the wait "
+            "for its turn in an ordered stage).",
+            ["stage"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.turn_wait = Histogram(
+            "secmon_bridge_pipeline_turn_wait_seconds",
+            "Time a worker pass waited for its turn in an ordered stage (dedupe, the lifecycle "
+            "write) behind the passes before it, by stage.",
             ["stage"],
             buckets=DURATION_BUCKETS,
             registry=self.registry,
@@ -214,10 +222,12 @@ class BridgeMetrics:
             registry.register(collector)
         return generate_latest(registry)
 
-    def register_stages(self, stage_names: Iterable[str]) -> None:
+    def register_stages(self, stage_names: Iterable[str], ordered: Iterable[str] = ()) -> None:
         for stage in stage_names:
             self.pipeline_errors.labels(stage=stage)
             self.stage_duration.labels(stage=stage)
+        for stage in ordered:
+            self.turn_wait.labels(stage=stage)
 
     def observe_acknowledged(self, severity: str | None, seconds: float) -> None:
         self.time_to_acknowledge.labels(severity=severity or "unknown").observe(max(0.0, seconds))

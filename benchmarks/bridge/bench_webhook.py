@@ -484,6 +484,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     lambda: backlog_sqlite(sqlite_file)
                 )
             stage_ms = stage_means_ms(base)
+            turn_ms = stage_means_ms(base, "secmon_bridge_pipeline_turn_wait_seconds")
             bridge_cpu = tree_cpu_seconds(bridge.pid) - cpu_start
             services_cpu = service_cpu_seconds() - services_start
             busy_end, total_end = machine_busy_seconds()
@@ -518,6 +519,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pipeline_final_backlog=final_backlog[0],
         pipeline_unclassified=final_backlog[1],
         pipeline_stage_ms_per_pass=stage_ms,
+        pipeline_turn_wait_ms_per_pass=turn_ms,
         # Every new receipt is one unit of pipeline work; the window runs from the start of
         # the load (warm-up included) until the last one was processed.
         pipeline_alerts_per_s=receipts / (wall + drain_s),
@@ -550,8 +552,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def stage_means_ms(base: str) -> dict[str, float]:
-    """Mean time per worker pass of each pipeline stage, from the bridge's /metrics."""
+def stage_means_ms(
+    base: str, family_name: str = "secmon_bridge_pipeline_stage_duration_seconds"
+) -> dict[str, float]:
+    """Mean time per worker pass of each pipeline stage (or of the wait for its turn, with
+    ``secmon_bridge_pipeline_turn_wait_seconds``), from the bridge's /metrics."""
     from prometheus_client.parser import text_string_to_metric_families
 
     with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:  # noqa: S310
@@ -559,7 +564,7 @@ def stage_means_ms(base: str) -> dict[str, float]:
     sums: dict[str, float] = {}
     counts: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
-        if family.name != "secmon_bridge_pipeline_stage_duration_seconds":
+        if family.name != family_name:
             continue
         for sample in family.samples:
             stage = sample.labels.get("stage", "")

@@ -143,13 +143,21 @@ class Pipeline:
         return [stage.name for stage in self.stages]
 
     async def run(
-        self, batch: Batch, turn: Turn = UNORDERED, timer: StageTimer = _untimed
+        self,
+        batch: Batch,
+        turn: Turn = UNORDERED,
+        timer: StageTimer = _untimed,
+        waited: StageTimer = _untimed,
     ) -> Batch:
         """Every stage in order; raises :class:`StageFailed` naming the stage that broke."""
-        return (await self.run_many([batch], turn, timer))[0]
+        return (await self.run_many([batch], turn, timer, waited))[0]
 
     async def run_many(
-        self, batches: Sequence[Batch], turn: Turn = UNORDERED, timer: StageTimer = _untimed
+        self,
+        batches: Sequence[Batch],
+        turn: Turn = UNORDERED,
+        timer: StageTimer = _untimed,
+        waited: StageTimer = _untimed,
     ) -> list[Batch]:
         """Every stage over several deliveries at once: a :class:`BatchStage` sees them
         together, other stages one by one. A failure fails them all (the worker then retries
@@ -159,26 +167,34 @@ class Pipeline:
         in the order they started: dedupe decides against every primary the passes before it
         found, and the write sees every instance they created. A pass decides dedupe while
         the one before it writes, and a :class:`PreparedStage` prepares before its turn.
-        ``timer`` gets each stage's time (an ordered stage's includes the wait for its turn)."""
+        ``timer`` gets each stage's time without the wait for its turn, ``waited`` that wait."""
         current = list(batches)
         for stage, (two_phase, batched, ordered) in zip(self.stages, self._kinds, strict=True):
             started = time.perf_counter()
+            wait = 0.0
             try:
                 if two_phase:
                     prepared = await cast("PreparedStage", stage).prepare(current)
                     if ordered:
-                        await turn.wait(stage.name)
+                        wait = await self._wait(turn, stage.name)
                     current = await cast("PreparedStage", stage).apply(prepared)
                 else:
                     if ordered:
-                        await turn.wait(stage.name)
+                        wait = await self._wait(turn, stage.name)
                     current = await self._process(stage, batched, current)
             except Exception as exc:
                 raise StageFailed(stage.name, exc) from exc
-            timer(stage.name, time.perf_counter() - started)
+            timer(stage.name, time.perf_counter() - started - wait)
             if ordered:
+                waited(stage.name, wait)
                 turn.leave(stage.name)
         return current
+
+    @staticmethod
+    async def _wait(turn: Turn, section: str) -> float:
+        started = time.perf_counter()
+        await turn.wait(section)
+        return time.perf_counter() - started
 
     @staticmethod
     async def _process(stage: Stage, batched: bool, batches: list[Batch]) -> list[Batch]:

@@ -201,6 +201,9 @@ class PipelineWorker:
     def _time_stage(self, stage: str, seconds: float) -> None:
         self._metrics.stage_duration.labels(stage=stage).observe(seconds)
 
+    def _time_turn(self, stage: str, seconds: float) -> None:
+        self._metrics.turn_wait.labels(stage=stage).observe(seconds)
+
     def offer(self, batch: Batch) -> bool:
         """Queue a stored batch; False when full (it stays in the store for the sweep)."""
         if not batch.fresh:
@@ -313,7 +316,7 @@ class PipelineWorker:
             return
         started = time.perf_counter()
         try:
-            await self._pipeline.run_many(batches, turn, self._time_stage)
+            await self._pipeline.run_many(batches, turn, self._time_stage, self._time_turn)
         except StageFailed as exc:
             logger.debug("pass of %d deliveries failed (%s); running each alone", len(batches), exc)
             for batch in batches:
@@ -358,7 +361,7 @@ class PipelineWorker:
         receipts stay in this process's hands), then leave it to the recovery sweep."""
         for delay in STORE_RETRY_SECONDS:
             try:
-                await self._pipeline.run(batch, turn, self._time_stage)
+                await self._pipeline.run(batch, turn, self._time_stage, self._time_turn)
                 return
             except StageFailed as exc:
                 if not isinstance(exc.__cause__, StoreUnavailable):
@@ -370,7 +373,7 @@ class PipelineWorker:
                     delay,
                 )
             await asyncio.sleep(delay)
-        await self._pipeline.run(batch, turn, self._time_stage)
+        await self._pipeline.run(batch, turn, self._time_stage, self._time_turn)
 
 
 # Set by :func:`worker_context` while the application runs; the receiver offers batches to it.

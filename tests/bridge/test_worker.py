@@ -519,3 +519,38 @@ async def test_a_write_conflict_is_counted_and_left_to_the_sweep(
         "secmon_bridge_pipeline_errors_total", {"stage": "conflicting"}
     )
     assert errors is None  # never counted as an error: nothing is wrong with the delivery
+
+
+async def test_the_worker_times_each_stage_and_each_wait_for_a_turn(
+    store: AlertStore, database_url: str
+) -> None:
+    """Stage times leave out the wait for a turn, which has its own series per ordered stage:
+    an operator can tell a slow stage from a pass held up by the ones before it."""
+    metrics = BridgeMetrics()
+    pipeline = build_pipeline(
+        bridge_config(database_url),
+        store=lambda: store,
+        metrics=metrics,
+        dedupe_index=build_dedupe_index(None),
+    )
+    metrics.register_stages(pipeline.names, pipeline.ordered)
+    worker = PipelineWorker(
+        pipeline, store=lambda: store, metrics=metrics, lease=LEASE, sweep_interval=3600,
+        clock=Clock(RECEIVED),
+    )  # fmt: skip
+    batches = [await record(store, f"fp-{n}") for n in range(3)]
+
+    await run(worker, lambda: [worker.offer(batch) for batch in batches])
+
+    def passes(family: str, stage: str) -> float | None:
+        return metrics.registry.get_sample_value(f"{family}_count", {"stage": stage})
+
+    turn_wait = "secmon_bridge_pipeline_turn_wait_seconds"
+    assert tuple(pipeline.ordered) == ("dedupe", "lifecycle")
+    waits = passes(turn_wait, "lifecycle")
+    assert waits is not None
+    assert waits >= 1
+    assert passes(turn_wait, "dedupe") == waits
+    assert passes(turn_wait, "classify") is None  # not an ordered stage
+    stage_time = "secmon_bridge_pipeline_stage_duration_seconds"
+    assert passes(stage_time, "lifecycle") == passes(turn_wait, "lifecycle")
