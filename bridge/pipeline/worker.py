@@ -35,7 +35,9 @@ logger = logging.getLogger(__name__)
 
 QUEUE_SIZE = 512  # deliveries; at 10 alerts each, about a second of the target load
 PASS_SIZE = 16  # deliveries run concurrently per pass
-CONSUMERS = 2  # passes in flight, so one slow delivery does not stall the queue
+# Passes in flight: one writes while the next decides dedupe and the one after classifies,
+# so the queue drains steadily and webhooks seldom wait for room in it.
+CONSUMERS = 3
 LEASE = timedelta(seconds=15)
 SWEEP_INTERVAL_SECONDS = 2.0
 SWEEP_LIMIT = 2000  # receipts claimed per sweep
