@@ -60,6 +60,18 @@ class ClassificationEngine:
         self._zone = config.zone
         # The alerts of one delivery share its receive time: decide business hours once.
         self._last_hours: tuple[datetime, bool] | None = None
+        self._last_hours_reason: tuple[datetime, Reason] | None = None
+
+    def _business_hours_reason(self, moment: datetime, modifier: float) -> Reason:
+        """The reason for ``moment`` being in business hours, made once per delivery (its
+        alerts share the receive time; the local time takes a zone conversion to write)."""
+        last = self._last_hours_reason
+        if last is not None and last[0] == moment and last[1].effect == _signed(modifier):
+            return last[1]
+        local = f"{moment.astimezone(self._zone):%a %H:%M %Z}"
+        reason = Reason("business_hours", _signed(modifier), f"{local} is within business hours")
+        self._last_hours_reason = (moment, reason)
+        return reason
 
     def in_business_hours(self, moment: datetime) -> bool:
         last = self._last_hours
@@ -108,13 +120,7 @@ class ClassificationEngine:
         business_hours = self.in_business_hours(now)
         if business_hours and mods.business_hours:
             score += mods.business_hours
-            reasons.append(
-                Reason(
-                    "business_hours",
-                    _signed(mods.business_hours),
-                    f"{now.astimezone(self._zone):%a %H:%M %Z} is within business hours",
-                )
-            )
+            reasons.append(self._business_hours_reason(now, mods.business_hours))
         anomalous = (
             facts.anomaly_score is not None and facts.anomaly_score > self.config.anomaly_threshold
         )

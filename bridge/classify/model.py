@@ -100,13 +100,17 @@ class Classification:
             "urgency": self.urgency,
             "confidence": self.confidence,
             "reasons": [reason.to_json() for reason in self.reasons],
-            "enrichment": {
-                "asset_criticality": self.asset_criticality,
-                "historical_frequency": {
-                    "last_7d": self.historical_frequency.last_7d,
-                    "last_30d": self.historical_frequency.last_30d,
-                },
-                "related_incidents": list(self.related_incidents),
-                "remediation_playbook": self.remediation_playbook,
+            "enrichment": self.enrichment_json(),
+        }
+
+    def enrichment_json(self) -> dict[str, Any]:
+        """The ``enrichment`` part of :meth:`to_json`, a new dict each call."""
+        return {
+            "asset_criticality": self.asset_criticality,
+            "historical_frequency": {
+                "last_7d": self.historical_frequency.last_7d,
+                "last_30d": self.historical_frequency.last_30d,
             },
+            "related_incidents": list(self.related_incidents),
+            "remediation_playbook": self.remediation_playbook,
         }

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bridge.dedupe import DedupeDecision
 from bridge.metrics import BridgeMetrics
 from bridge.pipeline.base import Batch, StoreRef, yield_to_loop
 from bridge.pipeline.compliance import assessments
@@ -121,32 +122,50 @@ class PassWrite:
         )
 
 
-def new_instance(receipt: ReceiptResult, batch: Batch) -> NewInstance:
-    """The row a created receipt becomes, with its classification if the stage ran."""
+def new_instance(
+    receipt: ReceiptResult, batch: Batch, decision: DedupeDecision | None = None
+) -> NewInstance:
+    """The row a created receipt becomes, with its classification if the stage ran and its
+    link to the primary it repeats (``decision``), built once: this runs for every alert."""
     alert, at = receipt.alert, batch.delivery.received_at
     result = batch.classifications.get(receipt.instance_id)
-    row = NewInstance(
+    primary_id = _primary_of(receipt.instance_id, decision)
+    score = decision.score if decision is not None and primary_id is not None else None
+    if result is None:
+        severity = alert.severity
+        return NewInstance(
+            id=receipt.instance_id, fingerprint=alert.fingerprint, starts_at=alert.starts_at,
+            ends_at=alert.ends_at, am_status="firing", status="open", resolved_at=None,
+            resolved_by=None, rule_id=alert.rule_id, alertname=alert.alertname,
+            title=alert.title, severity=severity, base_severity=severity,
+            category=alert.category, business_impact=None, urgency=None, confidence=None,
+            reasons=(), enrichment={}, classified_at=None, asset_id=alert.asset_id,
+            environment=alert.environment, labels=alert.labels, annotations=alert.annotations,
+            generator_url=alert.generator_url, created_at=at, updated_at=at,
+            primary_id=primary_id, dedupe_score=score,
+        )  # fmt: skip
+    enrichment = result.enrichment_json()
+    enrichment["severity_score"] = result.severity_score
+    enrichment["anomaly"] = dict(batch.anomaly.get(receipt.instance_id, {}))
+    return NewInstance(
         id=receipt.instance_id, fingerprint=alert.fingerprint, starts_at=alert.starts_at,
         ends_at=alert.ends_at, am_status="firing", status="open", resolved_at=None,
         resolved_by=None, rule_id=alert.rule_id, alertname=alert.alertname, title=alert.title,
-        severity=alert.severity, base_severity=alert.severity, category=alert.category,
-        business_impact=None, urgency=None, confidence=None, reasons=(), enrichment={},
-        classified_at=None, asset_id=alert.asset_id, environment=alert.environment,
-        labels=alert.labels, annotations=alert.annotations, generator_url=alert.generator_url,
-        created_at=at, updated_at=at,
+        severity=result.severity, base_severity=result.base_severity, category=result.category,
+        business_impact=result.business_impact, urgency=result.urgency,
+        confidence=result.confidence, reasons=[r.to_json() for r in result.reasons],
+        enrichment=enrichment, classified_at=at, asset_id=alert.asset_id,
+        environment=alert.environment, labels=alert.labels, annotations=alert.annotations,
+        generator_url=alert.generator_url, created_at=at, updated_at=at,
+        primary_id=primary_id, dedupe_score=score,
     )  # fmt: skip
-    if result is None:
-        return row
-    data = result.to_json()
-    enrichment: dict[str, Any] = dict(data["enrichment"])
-    enrichment["severity_score"] = result.severity_score
-    enrichment["anomaly"] = dict(batch.anomaly.get(receipt.instance_id, {}))
-    return dataclasses.replace(
-        row, severity=result.severity, base_severity=result.base_severity,
-        category=result.category, business_impact=result.business_impact,
-        urgency=result.urgency, confidence=result.confidence, reasons=data["reasons"],
-        enrichment=enrichment, classified_at=at,
-    )  # fmt: skip
+
+
+def _primary_of(alert_id: int, decision: DedupeDecision | None) -> int | None:
+    """The primary ``decision`` links the alert to; None when it is a primary itself."""
+    if decision is None or decision.primary_id is None or decision.primary_id == alert_id:
+        return None
+    return decision.primary_id
 
 
 def plan(write: PassWrite, batch: Batch) -> None:
@@ -160,7 +179,7 @@ def plan(write: PassWrite, batch: Batch) -> None:
                        delivery.receiver, at)
         )  # fmt: skip
         if receipt.created:
-            instance = new_instance(receipt, batch)
+            instance = new_instance(receipt, batch, batch.dedupe.get(alert_id))
             write.instances[alert_id] = instance
             message = f"created from Alertmanager ({alert.status}, receiver {delivery.receiver})"
             write.timeline.append(TimelineEntry(alert_id, at, "created", message, "alertmanager"))
@@ -183,14 +202,12 @@ def plan(write: PassWrite, batch: Batch) -> None:
             write.resolve(receipt, at)
     receipts = {r.instance_id: r for r in batch.created}
     for alert_id, decision in batch.dedupe.items():
-        primary_id = decision.primary_id
-        if primary_id is None or primary_id == alert_id or alert_id not in write.instances:
+        primary_id = _primary_of(alert_id, decision)
+        if primary_id is None or alert_id not in write.instances:
             continue
+        # The duplicate's own row carries the link already (new_instance).
         source = alert_source(receipts[alert_id]) if alert_id in receipts else None
         link = DuplicateLink(alert_id, primary_id, decision.score, decision.exact, at, source)
-        write.instances[alert_id] = dataclasses.replace(
-            write.instances[alert_id], primary_id=primary_id, dedupe_score=decision.score
-        )
         write.merge(link)
         kind = "exact" if decision.exact else f"similar, score {decision.score:.2f}"
         link_detail: dict[str, Any] = {"primary_id": primary_id, "score": decision.score,
