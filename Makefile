@@ -36,6 +36,7 @@ lint: venv ## ruff (lint + format check) and mypy strict
 bench: venv services ## Run the benchmarks (numbers recorded in docs/benchmarks.md)
 	$(PY) benchmarks/detection/bench_engine.py
 	$(PY) benchmarks/exporter/bench_metrics.py
+	$(PY) -m benchmarks.bridge.bench_stages --passes 40 --rounds 5
 	$(PY) benchmarks/bridge/bench_webhook.py --store sqlite --duration 30 --wait-idle 120 --markdown docs/benchmarks.md
 	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --duration 30 --wait-idle 120 --markdown docs/benchmarks.md
 	$(PY) benchmarks/bridge/bench_webhook.py --store postgres --redis --duration 30 --rate 5000 --wait-idle 120 --markdown docs/benchmarks.md
