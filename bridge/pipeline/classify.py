@@ -76,7 +76,9 @@ class BatchContext:
             for alert_id in ids or ():
                 if alert_id != exclude_id:
                     related[alert_id] = None
-        return list(related)[:MAX_RELATED]
+                    if len(related) == MAX_RELATED:
+                        return list(related)  # a busy rule's list can be long: stop here
+        return list(related)
 
 
 def new_firing(batches: Sequence[Batch]) -> list[tuple[int, str | None, str | None]]:
