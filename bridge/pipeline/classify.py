@@ -48,9 +48,13 @@ class BatchContext:
         # Indexed once per pass, so each alert's look-up is a dict hit, not a scan.
         self._by_rule: dict[str, list[int]] = defaultdict(list)
         self._by_asset: dict[str, list[int]] = defaultdict(list)
+        seen: set[int] = set()
         for alert_id, rule_id, asset_id in sorted(
             (*history.open_alerts, *new_alerts), reverse=True
         ):
+            if alert_id in seen:
+                continue  # stored already: a pass run again after its write
+            seen.add(alert_id)
             if rule_id is not None:
                 self._by_rule[rule_id].append(alert_id)
             if asset_id is not None:
@@ -71,8 +75,14 @@ class BatchContext:
         self, rule_id: str | None, asset_id: str | None, exclude_id: int
     ) -> list[int]:
         """Active alerts on the same asset first, then on the same rule; newest first."""
+        on_asset = self._by_asset.get(asset_id or "")
+        same_rule = self._by_rule.get(rule_id or "")
+        if on_asset is None or on_asset == [exclude_id]:
+            # Usually an asset has no other open alert: the rule's newest, in one slice.
+            head = (same_rule or [])[: MAX_RELATED + 1]
+            return [alert_id for alert_id in head if alert_id != exclude_id][:MAX_RELATED]
         related: dict[int, None] = {}
-        for ids in (self._by_asset.get(asset_id or ""), self._by_rule.get(rule_id or "")):
+        for ids in (on_asset, same_rule):
             for alert_id in ids or ():
                 if alert_id != exclude_id:
                     related[alert_id] = None

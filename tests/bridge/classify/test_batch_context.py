@@ -36,3 +36,10 @@ async def test_history_counts_the_pass_s_earlier_deliveries() -> None:
     later = ctx.for_delivery({("r1", "a1"): 3})
     assert await later.history("r1", "a1") == HistoryCounts(last_7d=5, last_30d=8)
     assert await later.history("r2", "a1") == HistoryCounts(last_7d=0, last_30d=0)
+
+
+async def test_an_alert_both_stored_and_new_is_related_once() -> None:
+    """A pass run again after its write finds its alerts stored and new at once."""
+    ctx = context([(7, "r1", "a7"), (6, "r1", "a6")], new_alerts=[(7, "r1", "a7"), (8, "r1", "a8")])
+    assert await ctx.related_open("r1", "a8", exclude_id=8) == [7, 6]
+    assert await ctx.related_open("r1", "a7", exclude_id=8) == [7, 6]
