@@ -13,7 +13,7 @@ import pytest
 
 from bridge.alertmanager import parse_payload, to_delivery
 from bridge.metrics import BridgeMetrics
-from bridge.pipeline.base import Batch
+from bridge.pipeline.base import Batch, PreparedStage
 from bridge.pipeline.lifecycle import Lifecycle, processing_write
 from bridge.store import AlertStore, open_store, postgres_lifecycle
 from bridge.store.base import AlertQuery, Delivery, ReceiptResult
@@ -161,6 +161,23 @@ def duplicate_write(receipt: ReceiptResult, primary: ReceiptResult) -> Processin
         updates=[InstanceUpdate(primary.instance_id, NOW, (link,))],
         processed=[receipt.alert.receipt_key],
     )
+
+
+async def test_the_stage_prepares_its_write_apart_from_applying_it(store: AlertStore) -> None:
+    """What the pipeline runs before the pass's turn (planning, encoding) writes nothing;
+    only ``apply`` does, which is all that runs in pass order."""
+    stage = Lifecycle(lambda: store, BridgeMetrics())
+    assert isinstance(stage, PreparedStage)
+    recorded = delivery(make_payload(make_alert("a"), make_alert("b")))
+    batch = Batch(delivery=recorded, receipts=await store.record_delivery(recorded))
+
+    prepared = await stage.prepare([batch])
+    assert prepared.write is not None
+    assert len(prepared.write.write.instances) == 2
+    assert (await store.list_alerts(AlertQuery())).alerts == []
+    [applied] = await stage.apply(prepared)
+    assert applied.delivery == recorded
+    assert {a.fingerprint for a in (await store.list_alerts(AlertQuery())).alerts} == {"a", "b"}
 
 
 async def test_a_write_that_changes_an_instance_not_yet_created_writes_nothing(
