@@ -39,7 +39,7 @@ from bridge.metrics import BridgeMetrics
 from bridge.pipeline import Batch
 from bridge.pipeline.classify import Classify
 from bridge.pipeline.dedupe import Dedupe
-from bridge.pipeline.lifecycle import PassWrite, plan
+from bridge.pipeline.lifecycle import processing_write
 from bridge.store import AlertStore, open_store, postgres_lifecycle
 from bridge.store.records import PreparedWrite, ProcessingWrite
 
@@ -76,13 +76,7 @@ async def dedupe_all(dedupe: Dedupe, passes: list[list[Batch]]) -> list[list[Bat
 
 
 async def plan_all(passes: Sequence[Sequence[Batch]]) -> list[ProcessingWrite]:
-    writes = []
-    for batches in passes:
-        write = PassWrite()
-        for batch in batches:
-            plan(write, batch)
-        writes.append(write.freeze())
-    return writes
+    return [processing_write(batches) for batches in passes]
 
 
 async def encode_all(writes: list[ProcessingWrite]) -> list[PreparedWrite]:

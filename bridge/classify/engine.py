@@ -66,8 +66,8 @@ class ClassificationEngine:
         """The reason for ``moment`` being in business hours, made once per delivery (its
         alerts share the receive time; the local time takes a zone conversion to write)."""
         last = self._last_hours_reason
-        if last is not None and last[0] == moment and last[1].effect == _signed(modifier):
-            return last[1]
+        if last is not None and last[0] == moment:
+            return last[1]  # the modifier is the engine's config: fixed
         local = f"{moment.astimezone(self._zone):%a %H:%M %Z}"
         reason = Reason("business_hours", _signed(modifier), f"{local} is within business hours")
         self._last_hours_reason = (moment, reason)

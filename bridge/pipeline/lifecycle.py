@@ -131,30 +131,26 @@ def new_instance(
     result = batch.classifications.get(receipt.instance_id)
     primary_id = _primary_of(receipt.instance_id, decision)
     score = decision.score if decision is not None and primary_id is not None else None
-    if result is None:
-        severity = alert.severity
-        return NewInstance(
-            id=receipt.instance_id, fingerprint=alert.fingerprint, starts_at=alert.starts_at,
-            ends_at=alert.ends_at, am_status="firing", status="open", resolved_at=None,
-            resolved_by=None, rule_id=alert.rule_id, alertname=alert.alertname,
-            title=alert.title, severity=severity, base_severity=severity,
-            category=alert.category, business_impact=None, urgency=None, confidence=None,
-            reasons=(), enrichment={}, classified_at=None, asset_id=alert.asset_id,
-            environment=alert.environment, labels=alert.labels, annotations=alert.annotations,
-            generator_url=alert.generator_url, created_at=at, updated_at=at,
-            primary_id=primary_id, dedupe_score=score,
-        )  # fmt: skip
-    enrichment = result.enrichment_json()
-    enrichment["severity_score"] = result.severity_score
-    enrichment["anomaly"] = dict(batch.anomaly.get(receipt.instance_id, {}))
+    severity = base_severity = alert.severity
+    category, impact, urgency, confidence = alert.category, None, None, None
+    reasons: list[dict[str, str]] = []
+    enrichment: dict[str, Any] = {}
+    classified_at = None
+    if result is not None:
+        severity, base_severity, category = result.severity, result.base_severity, result.category
+        impact, urgency, confidence = result.business_impact, result.urgency, result.confidence
+        reasons = [r.to_json() for r in result.reasons]
+        enrichment = result.enrichment_json()
+        enrichment["severity_score"] = result.severity_score
+        enrichment["anomaly"] = dict(batch.anomaly.get(receipt.instance_id, {}))
+        classified_at = at
     return NewInstance(
         id=receipt.instance_id, fingerprint=alert.fingerprint, starts_at=alert.starts_at,
         ends_at=alert.ends_at, am_status="firing", status="open", resolved_at=None,
         resolved_by=None, rule_id=alert.rule_id, alertname=alert.alertname, title=alert.title,
-        severity=result.severity, base_severity=result.base_severity, category=result.category,
-        business_impact=result.business_impact, urgency=result.urgency,
-        confidence=result.confidence, reasons=[r.to_json() for r in result.reasons],
-        enrichment=enrichment, classified_at=at, asset_id=alert.asset_id,
+        severity=severity, base_severity=base_severity, category=category,
+        business_impact=impact, urgency=urgency, confidence=confidence, reasons=reasons,
+        enrichment=enrichment, classified_at=classified_at, asset_id=alert.asset_id,
         environment=alert.environment, labels=alert.labels, annotations=alert.annotations,
         generator_url=alert.generator_url, created_at=at, updated_at=at,
         primary_id=primary_id, dedupe_score=score,
@@ -172,7 +168,8 @@ def plan(write: PassWrite, batch: Batch) -> None:
     """Add one delivery of the pass to its write, after the deliveries before it."""
     delivery = batch.delivery
     at = delivery.received_at
-    for receipt in batch.fresh:
+    fresh = batch.fresh
+    for receipt in fresh:
         alert, alert_id = receipt.alert, receipt.instance_id
         write.occurrences.append(
             Occurrence(alert_id, alert.status, alert.starts_at, delivery.group_key,
@@ -222,8 +219,8 @@ def plan(write: PassWrite, batch: Batch) -> None:
                           f"#{alert_id} merged in as a duplicate ({kind})", "bridge", link_detail)
         )  # fmt: skip
     # Every fresh receipt of the batch is done once this write commits (see bridge.store.pending).
-    write.processed.extend(r.alert.receipt_key for r in batch.fresh)
-    write.compliance.extend(x for r in batch.fresh for x in assessments(r, at))
+    write.processed.extend(r.alert.receipt_key for r in fresh)
+    write.compliance.extend(x for r in fresh for x in assessments(r, at))
 
 
 def processing_write(batches: Sequence[Batch]) -> ProcessingWrite:
