@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from bridge.classify import ClassificationConfig, ClassificationEngine, HistoryCounts
+from bridge.classify import (
+    Classification,
+    ClassificationConfig,
+    ClassificationEngine,
+    HistoryCounts,
+)
 from tests.bridge.classify.helpers import WORKDAY_MORNING, WORKDAY_NIGHT, FakeContext, facts
 
 INVENTORY = """
@@ -130,3 +136,21 @@ def test_bad_config_names_the_field(tmp_path: Path) -> None:
         ClassificationConfig(playbooks_dir=tmp_path / "nope")
     with pytest.raises(ValidationError, match="business_hour"):
         ClassificationConfig.model_validate({"business_hour": []})
+
+
+async def test_the_business_hours_reason_names_each_delivery_s_own_time(
+    engine: ClassificationEngine,
+) -> None:
+    """The reason is made once per receive time (a delivery's alerts share it), not once."""
+    later = WORKDAY_MORNING + timedelta(hours=2, minutes=5)
+
+    def hours_reason(result: Classification) -> str:
+        return next(r.detail for r in result.reasons if r.factor == "business_hours")
+
+    first = await engine.classify(facts(), FakeContext(), now=WORKDAY_MORNING)
+    again = await engine.classify(facts(), FakeContext(), now=WORKDAY_MORNING)
+    other = await engine.classify(facts(), FakeContext(), now=later)
+    assert hours_reason(first) == hours_reason(again)
+    assert hours_reason(other) != hours_reason(first)
+    local = later.astimezone(engine.config.zone)
+    assert hours_reason(other).startswith(f"{local:%a %H:%M}")
