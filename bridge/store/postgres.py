@@ -30,9 +30,10 @@ from bridge.store.base import (
     StoreUnavailable,
 )
 from bridge.store.escalation_postgres import PostgresEscalationStore
+from bridge.store.group_commit import GroupCommit
 from bridge.store.migrate import load_migrations, pending
 from bridge.store.pending import PendingDelivery
-from bridge.store.postgres_rows import delivery_arguments, receipt_results, stored_alert
+from bridge.store.postgres_rows import group_arguments, group_results, stored_alert
 from bridge.store.records import (
     AlertDetail,
     AppliedWrite,
@@ -45,6 +46,10 @@ from bridge.store.records import (
 from bridge.store.rows import COLUMNS_SQL
 
 T = TypeVar("T")
+
+# Deliveries per statement at most, and statements in flight at once (see GroupCommit).
+DELIVERY_GROUP = 64
+DELIVERY_WRITERS = 1
 
 # Errors that mean "not now" rather than "never": the network, the server going away or
 # refusing connections, resource exhaustion, and serialization/deadlock rollbacks.
@@ -81,6 +86,10 @@ class PostgresStore:
     def __init__(self, pool: Any, *, timeout: float) -> None:
         self._pool = pool
         self._timeout = timeout
+        # Webhooks that arrive while a delivery statement is in flight share the next one.
+        self._deliveries: GroupCommit[Delivery, list[ReceiptResult]] = GroupCommit(
+            self._record_group, max_group=DELIVERY_GROUP, max_in_flight=DELIVERY_WRITERS
+        )
 
     @classmethod
     async def open(
@@ -144,13 +153,37 @@ class PostgresStore:
         return await self._guard(run())
 
     async def record_delivery(self, delivery: Delivery) -> list[ReceiptResult]:
-        arguments = delivery_arguments(delivery)
+        return await self._deliveries.submit(delivery)
 
-        async def run(connection: Any) -> list[ReceiptResult]:
-            rows = await connection.fetch(sql.RECORD_DELIVERY, *arguments)
-            return receipt_results(delivery, rows)
+    async def _record_group(
+        self, deliveries: list[Delivery]
+    ) -> list[list[ReceiptResult] | BaseException]:
+        """Record a group of deliveries in one statement. A delivery the database refuses
+        (say, a body jsonb cannot hold) must not fail the others: on such an error each is
+        tried again alone, and only the one at fault gets it. Trouble reaching the
+        database fails the whole group: every delivery of it answers 503."""
+        arguments = group_arguments(deliveries)
 
-        return await self._with_connection(run)
+        async def run(connection: Any) -> list[list[ReceiptResult]]:
+            rows = await connection.fetch(sql.RECORD_DELIVERIES, *arguments)
+            return group_results(deliveries, rows)
+
+        try:
+            return list(await self._with_connection(run))
+        except StoreUnavailable:
+            raise
+        except StoreError:
+            if len(deliveries) == 1:
+                raise
+        outcomes: list[list[ReceiptResult] | BaseException] = []
+        for delivery in deliveries:
+            try:
+                outcomes.extend(await self._record_group([delivery]))
+            except StoreUnavailable:
+                raise
+            except StoreError as exc:
+                outcomes.append(exc)
+        return outcomes
 
     async def list_alerts(self, query: AlertQuery) -> AlertPage:
         clauses: list[str] = []
@@ -251,6 +284,7 @@ class PostgresStore:
         return PostgresEscalationStore(with_connection=self._with_connection)
 
     async def close(self) -> None:
+        await self._deliveries.close()
         try:
             await asyncio.wait_for(self._pool.close(), timeout=self._timeout)
         except _TEMPORARY:

@@ -1,20 +1,20 @@
 """Turning deliveries into the PostgreSQL statement's array arguments, and rows back into records.
 
-The statement works on sets, so a delivery is reduced to distinct receipts and distinct
-instances here; :func:`receipt_results` then maps the set-wise outcome back onto each alert in
-delivery order, with the same meaning the SQLite store gives it alert by alert
+The statement works on sets, so a group of deliveries is reduced to distinct payloads, receipts
+and instances here; :func:`group_results` then maps the set-wise outcome back onto each alert of
+each delivery in order, with the same meaning the SQLite store gives it alert by alert
 (:func:`~bridge.store.base.results_in_order`).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from bridge.jsontext import loads
 from bridge.store.base import (
+    AlertStatus,
     Delivery,
     ReceiptOutcome,
     ReceiptResult,
@@ -24,38 +24,89 @@ from bridge.store.base import (
 from bridge.store.rows import stored_alert as alert_from_row
 
 
-def delivery_arguments(delivery: Delivery) -> tuple[Any, ...]:
-    """Positional arguments for ``RECORD_DELIVERY``, rows sorted for a stable lock order."""
-    receipts = Counter(alert.receipt_key for alert in delivery.alerts)
+def group_arguments(deliveries: Sequence[Delivery]) -> tuple[Any, ...]:
+    """Positional arguments for ``RECORD_DELIVERIES``: the group's distinct payloads in
+    arrival order, and its distinct receipts and instance keys sorted for a stable lock order.
+
+    Identical bodies (an HA pair's twin deliveries) become one payload row received ``n``
+    times; a receipt carried by several deliveries is one row, first stored with the first
+    payload that carried it, as if the deliveries had been written one after the other.
+    """
+    payloads: dict[str, list[Any]] = {}
+    receipts: dict[tuple[str, datetime, str], list[Any]] = {}
+    instance_keys: set[tuple[str, datetime]] = set()
+    for delivery in deliveries:
+        at = delivery.received_at
+        payload = payloads.get(delivery.sha256)
+        if payload is None:
+            payloads[delivery.sha256] = [delivery, 1, at, at]
+        else:
+            payload[1] += 1
+            payload[3] = max(payload[3], at)
+        for alert in delivery.alerts:
+            key = alert.receipt_key
+            receipt = receipts.get(key)
+            if receipt is None:
+                receipts[key] = [1, delivery.sha256, at, at]
+            else:
+                receipt[0] += 1
+                receipt[3] = max(receipt[3], at)
+            instance_keys.add(alert.instance_key)
+    shas = list(payloads)  # in arrival order: payload ids follow it
+    firsts = [payloads[sha][0] for sha in shas]
     receipt_keys = sorted(receipts)
-    instance_keys = sorted({alert.instance_key for alert in delivery.alerts})
+    instances = sorted(instance_keys)
     return (
-        delivery.sha256,
-        delivery.group_key,
-        delivery.receiver,
-        delivery.status,
-        delivery.truncated_alerts,
-        len(delivery.alerts),
-        delivery.body,
-        delivery.received_at,
+        shas,
+        [d.group_key for d in firsts],
+        [d.receiver for d in firsts],
+        [d.status for d in firsts],
+        [d.truncated_alerts for d in firsts],
+        [len(d.alerts) for d in firsts],
+        [d.body for d in firsts],
+        [payloads[sha][1] for sha in shas],
+        [payloads[sha][2] for sha in shas],
+        [payloads[sha][3] for sha in shas],
         [key[0] for key in receipt_keys],
         [key[1] for key in receipt_keys],
         [key[2] for key in receipt_keys],
-        [receipts[key] for key in receipt_keys],
-        [key[0] for key in instance_keys],
-        [key[1] for key in instance_keys],
+        *([receipts[key][i] for key in receipt_keys] for i in range(4)),
+        [key[0] for key in instances],
+        [key[1] for key in instances],
     )
 
 
-def receipt_results(delivery: Delivery, rows: Sequence[Mapping[str, Any]]) -> list[ReceiptResult]:
-    """One result per alert, in delivery order, from the statement's per-receipt rows."""
-    outcomes = {
-        (row["fingerprint"], row["starts_at"], row["status"]): ReceiptOutcome(
-            int(row["instance_id"]), bool(row["inserted"]), bool(row["created"])
-        )
-        for row in rows
-    }
-    return results_in_order(delivery, outcomes)
+def group_results(
+    deliveries: Sequence[Delivery], rows: Sequence[Mapping[str, Any]]
+) -> list[list[ReceiptResult]]:
+    """Each delivery's results, in alert order, from the statement's per-receipt rows.
+
+    Only the first delivery of the group that carries a receipt stored it; only the first that
+    carries an instance's key can have created it. Later ones see what they would have seen had
+    the group's deliveries been written one at a time: a re-sent receipt, a known instance.
+    """
+    stored = {(row["fingerprint"], row["starts_at"], row["status"]): row for row in rows}
+    receipt_seen: set[tuple[str, datetime, str]] = set()
+    instance_seen: set[tuple[str, datetime]] = set()
+    results: list[list[ReceiptResult]] = []
+    for delivery in deliveries:
+        outcomes: dict[tuple[str, datetime, AlertStatus], ReceiptOutcome] = {}
+        first_receipts = {a.receipt_key for a in delivery.alerts} - receipt_seen
+        first_instances = {a.instance_key for a in delivery.alerts} - instance_seen
+        for alert in delivery.alerts:
+            key = alert.receipt_key
+            row = stored.get(key)
+            if row is None or key in outcomes:
+                continue  # results_in_order says which receipt is missing
+            outcomes[key] = ReceiptOutcome(
+                int(row["instance_id"]),
+                bool(row["inserted"]) and key in first_receipts,
+                bool(row["created"]) and alert.instance_key in first_instances,
+            )
+        receipt_seen |= first_receipts
+        instance_seen |= first_instances
+        results.append(results_in_order(delivery, outcomes))
+    return results
 
 
 def _json(value: Any) -> Any:

@@ -175,6 +175,49 @@ async def test_concurrent_overlapping_deliveries_store_each_alert_once(store: Al
     assert len(page.alerts) == 20
 
 
+async def test_deliveries_recorded_together_answer_as_if_one_after_the_other(
+    store: AlertStore, database_url: str
+) -> None:
+    """Deliveries that arrive at once share a write (group commit); each still gets what it
+    would have got alone, in arrival order: HA twins, a re-sent receipt, an instance created
+    by one delivery and resolved by the next, a receipt repeated inside one delivery."""
+    firing_a, firing_b, firing_c = make_alert("a"), make_alert("b"), make_alert("c")
+    resolved_a = make_alert("a", status="resolved", ends_at="2026-11-25T09:45:00Z")
+    payloads = [
+        make_payload(firing_a, firing_b),
+        make_payload(firing_a, firing_b),  # the HA twin: the same body
+        make_payload(firing_a, firing_c),
+        make_payload(resolved_a),
+        make_payload(firing_c, firing_c),
+    ]
+    deliveries = [delivery(p, RECEIVED + timedelta(milliseconds=n)) for n, p in enumerate(payloads)]
+    results = await asyncio.gather(*(store.record_delivery(d) for d in deliveries))
+
+    assert [flags(r) for r in results] == [
+        [(False, True, False), (False, True, False)],
+        [(True, False, False), (True, False, False)],
+        [(True, False, False), (False, True, False)],
+        [(False, False, True)],
+        [(True, False, False), (True, False, False)],
+    ]
+    ids = {r.alert.receipt_key: r.instance_id for batch in results for r in batch}
+    assert len({ids[k] for k in ids if k[0] == "a"}) == 1  # firing and resolved: one instance
+    assert len(set(ids.values())) == 3
+    assert await query(database_url, "SELECT count(*) FROM pending_receipts") == [(4,)]
+    assert await query(database_url, "SELECT received_count FROM webhook_payloads ORDER BY id") == [
+        (2,),
+        (1,),
+        (1,),
+        (1,),
+    ]
+    receipts = await query(
+        database_url,
+        "SELECT fingerprint, status, received_count FROM alert_receipts ORDER BY 1, 2",
+    )
+    assert receipts == [("a", "firing", 3), ("a", "resolved", 1), ("b", "firing", 2),
+                        ("c", "firing", 3)]  # fmt: skip
+
+
 async def test_filters_and_pagination(store: AlertStore) -> None:
     await record(
         store,

@@ -1,0 +1,75 @@
+"""PostgreSQL's group commit of deliveries: one statement for what arrives together, and a
+delivery the database refuses fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from bridge.alertmanager import parse_payload, to_delivery
+from bridge.store import open_store
+from bridge.store.base import AlertQuery, Delivery, StoreError
+from bridge.store.postgres import PostgresStore
+from tests.bridge.helpers import drop_bridge_tables, make_alert, make_payload, query
+
+pytestmark = pytest.mark.postgres
+
+RECEIVED = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def delivery(*fingerprints: str, **labels: str) -> Delivery:
+    payload = make_payload(*(make_alert(f, **labels) for f in fingerprints))
+    body = json.dumps(payload).encode()
+    return to_delivery(parse_payload(body), body, received_at=RECEIVED)
+
+
+async def test_deliveries_that_arrive_together_share_one_statement(postgres_url: str) -> None:
+    await drop_bridge_tables(postgres_url)
+    store = await open_store(postgres_url)
+    assert isinstance(store, PostgresStore)
+    try:
+        await store.record_delivery(delivery("warm-up"))  # statements prepared, pool warm
+        results = await asyncio.gather(
+            *(store.record_delivery(delivery(f"g{n}")) for n in range(8))
+        )
+    finally:
+        await store.close()
+    assert [r.created for batch in results for r in batch] == [True] * 8
+    # Rows one transaction wrote share its id (xmin). Eight deliveries queued at once: the
+    # first starts a write, and whatever queued before it ran goes with it or right after.
+    transactions = await query(
+        postgres_url,
+        "SELECT count(DISTINCT xmin::text) FROM alert_receipts WHERE fingerprint LIKE 'g%'",
+    )
+    assert transactions[0][0] <= 2
+    assert await query(postgres_url, "SELECT count(*) FROM alert_receipts") == [(9,)]
+
+
+async def test_a_delivery_the_database_refuses_fails_alone(postgres_url: str) -> None:
+    """jsonb cannot hold a NUL character: that body is refused, and only its webhook gets the
+    error; the deliveries it shared a statement with are stored."""
+    await drop_bridge_tables(postgres_url)
+    store = await open_store(postgres_url)
+    try:
+        good = [delivery("ok-1"), delivery("ok-2")]
+        bad = delivery("bad", team="nul\u0000byte")
+        outcomes = await asyncio.gather(
+            store.record_delivery(good[0]),
+            store.record_delivery(bad),
+            store.record_delivery(good[1]),
+            return_exceptions=True,
+        )
+        assert isinstance(outcomes[1], StoreError)
+        assert "Unicode" in str(outcomes[1]) or "unicode" in str(outcomes[1])
+        assert not isinstance(outcomes[0], BaseException)
+        assert not isinstance(outcomes[2], BaseException)
+        assert await query(postgres_url, "SELECT fingerprint FROM alert_receipts ORDER BY 1") == [
+            ("ok-1",),
+            ("ok-2",),
+        ]
+        assert (await store.list_alerts(AlertQuery())).alerts == []  # receipts, not processed
+    finally:
+        await store.close()
