@@ -179,16 +179,16 @@ def plan(write: PassWrite, batch: Batch) -> None:
             instance = new_instance(receipt, batch, batch.dedupe.get(alert_id))
             write.instances[alert_id] = instance
             message = f"created from Alertmanager ({alert.status}, receiver {delivery.receiver})"
-            write.timeline.append(TimelineEntry(alert_id, at, "created", message, "alertmanager"))
+            detail: dict[str, Any] = {}
             if instance.classified_at is not None:
-                # The reasons are on the alert (the API's ``reasons``); the entry says what
-                # changed.
-                message = f"classified {instance.severity} (rule said {instance.base_severity})"
+                # Created classified, so one entry says both. The reasons are on the alert (the
+                # API's ``reasons``); the entry says what classification changed.
+                message += f", classified {instance.severity} (rule said {instance.base_severity})"
                 detail = {"severity": instance.severity, "base_severity": instance.base_severity,
                           "confidence": instance.confidence}  # fmt: skip
-                write.timeline.append(
-                    TimelineEntry(alert_id, at, "classified", message, "bridge", detail)
-                )
+            write.timeline.append(
+                TimelineEntry(alert_id, at, "created", message, "alertmanager", detail)
+            )
             write.events.append(security_event(receipt, batch))
         else:
             message = f"Alertmanager sent it {alert.status}"

@@ -52,7 +52,7 @@ class TimelineEntry:
 
     alert_id: int
     at: datetime
-    kind: str  # created|occurrence|classified|deduplicated|acknowledged|resolved|suppressed|...
+    kind: str  # created|occurrence|deduplicated|acknowledged|resolved|suppressed|...
     message: str
     actor: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)

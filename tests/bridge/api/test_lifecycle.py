@@ -47,10 +47,13 @@ async def test_detail_shows_classification_occurrences_and_timeline(
     assert {"factor", "effect", "detail"} <= set(classification["reasons"][0])
     assert "historical_frequency" in classification["enrichment"]
     assert [o["am_status"] for o in body["occurrences"]] == ["firing"]
-    assert [t["kind"] for t in body["timeline"]] == ["created", "classified"]
-    # The entry says what changed; the reasons live once, on the alert's classification.
-    assert set(body["timeline"][1]["detail"]) == {"severity", "base_severity", "confidence"}
-    assert body["timeline"][1]["detail"]["severity"] == classification["severity"]
+    # Created classified: one entry says both. It says what classification changed; the
+    # reasons live once, on the alert's classification.
+    [created] = body["timeline"]
+    assert created["kind"] == "created"
+    assert f"classified {classification['severity']}" in created["message"]
+    assert set(created["detail"]) == {"severity", "base_severity", "confidence"}
+    assert created["detail"]["severity"] == classification["severity"]
     assert body["duplicates"] == []
 
 
