@@ -46,24 +46,29 @@ FROM due d
 WHERE d.status = 'open' AND d.primary_id IS NULL
 ORDER BY d.next_at
 """
+# The claims and the alerts' next check times, in one statement (one round trip, its own
+# transaction): the insert and the schedule's changes touch different tables, so running them
+# against one snapshot is the same as running them one after the other.
+# NULL in $9 means "no level left": the alert's schedule row goes.
 _CLAIM = """
-INSERT INTO escalations (alert_id, level, recipients, channels, message, due_at, escalated_at)
-SELECT t.alert_id, t.level, t.recipients::jsonb, t.channels::jsonb, t.message, t.due_at, $7
-FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-     AS t(alert_id, level, recipients, channels, message, due_at)
-ON CONFLICT (alert_id, level) DO NOTHING
-RETURNING alert_id, level
-"""
-# NULL in the array means "no level left": the alert's row goes.
-_NEXT = """
-WITH done AS (
+WITH claimed AS (
+    INSERT INTO escalations (alert_id, level, recipients, channels, message, due_at,
+                             escalated_at)
+    SELECT t.alert_id, t.level, t.recipients::jsonb, t.channels::jsonb, t.message, t.due_at, $7
+    FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+         AS t(alert_id, level, recipients, channels, message, due_at)
+    ON CONFLICT (alert_id, level) DO NOTHING
+    RETURNING alert_id, level
+), done AS (
     DELETE FROM escalation_schedule s
-    USING unnest($1::bigint[], $2::timestamptz[]) AS t (alert_id, next_at)
+    USING unnest($8::bigint[], $9::timestamptz[]) AS t (alert_id, next_at)
     WHERE s.alert_id = t.alert_id AND t.next_at IS NULL
+), moved AS (
+    UPDATE escalation_schedule s SET next_at = t.next_at
+    FROM unnest($8::bigint[], $9::timestamptz[]) AS t (alert_id, next_at)
+    WHERE s.alert_id = t.alert_id AND t.next_at IS NOT NULL
 )
-UPDATE escalation_schedule s SET next_at = t.next_at
-FROM unnest($1::bigint[], $2::timestamptz[]) AS t (alert_id, next_at)
-WHERE s.alert_id = t.alert_id AND t.next_at IS NOT NULL
+SELECT alert_id, level FROM claimed
 """
 _STATUS = {Outcome.OK: "sent", Outcome.RETRYABLE: "retrying", Outcome.PERMANENT: "failed"}
 _OUTCOME = {v: k for k, v in _STATUS.items()}
@@ -112,20 +117,21 @@ class PostgresEscalationStore:
         now: datetime,
         next_check: Mapping[int, datetime | None],
     ) -> builtins.list[Claim]:
+        ids = sorted(next_check)  # a stable lock order against other replicas
+
         async def run(connection: Any) -> list[tuple[int, int]]:
-            async with connection.transaction():
-                rows = await connection.fetch(
-                    _CLAIM,
-                    [c.alert_id for c in claims],
-                    [c.level for c in claims],
-                    [dumps(list(c.recipients)) for c in claims],
-                    [dumps(list(c.channels)) for c in claims],
-                    [c.message for c in claims],
-                    [c.due_at for c in claims],
-                    now,
-                )
-                ids = sorted(next_check)  # a stable lock order against other replicas
-                await connection.execute(_NEXT, ids, [next_check[i] for i in ids])
+            rows = await connection.fetch(
+                _CLAIM,
+                [c.alert_id for c in claims],
+                [c.level for c in claims],
+                [dumps(list(c.recipients)) for c in claims],
+                [dumps(list(c.channels)) for c in claims],
+                [c.message for c in claims],
+                [c.due_at for c in claims],
+                now,
+                ids,
+                [next_check[i] for i in ids],
+            )
             return [(row["alert_id"], row["level"]) for row in rows]
 
         inserted = set(await self._run(run))
