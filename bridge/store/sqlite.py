@@ -60,9 +60,6 @@ def _is_temporary(exc: sqlite3.Error) -> bool:
     )
 
 
-CACHE_KIB = 64 * 1024  # page cache per connection (writer and reader): 64 MiB at most
-
-
 class SqliteStore:
     """:class:`~bridge.store.base.AlertStore` on a SQLite file."""
 
@@ -89,10 +86,6 @@ class SqliteStore:
         # isolation_level=None: transactions are explicit (BEGIN/SAVEPOINT), never implicit.
         connection = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None)
         connection.execute("PRAGMA foreign_keys = ON")
-        # SQLite's own page cache defaults to 2 MiB, a few of alert_instances' index pages once
-        # the history holds a few hundred thousand alerts; every other page is then read from
-        # the file again. A bounded cache per connection keeps the hot index pages in memory.
-        connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         return connection
 
     def _connect_writer(self) -> sqlite3.Connection:
