@@ -17,6 +17,7 @@ that way.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -115,6 +116,12 @@ def start(processes: list[ManagedProcess], process: ManagedProcess, health: str)
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _kill_all(processes: list[ManagedProcess], signum: int, frame: object) -> None:
+    for process in processes:
+        if process.proc is not None and process.running:
+            process.proc.kill()
 
 
 def main() -> int:
@@ -242,6 +249,11 @@ Waiting for alerts; Ctrl-C stops everything.
     except KeyboardInterrupt:
         return 0
     finally:
+        # A second Ctrl-C, or the same SIGTERM passed on by make, must not cut the stop short
+        # and leave children running: from here on a signal only kills them at once.
+        hurry = functools.partial(_kill_all, processes)
+        signal.signal(signal.SIGINT, hurry)
+        signal.signal(signal.SIGTERM, hurry)
         print("demo: stopping", flush=True)
         stop_all(processes)
 
