@@ -50,6 +50,7 @@ from bridge.pipeline import build_pipeline
 from bridge.pipeline.worker import worker_context
 from bridge.receiver import receive_alertmanager
 from bridge.store import StoreError, open_store
+from bridge.store.postgres import PostgresStore
 from bridge.sweep import lifecycle_context
 from bridge.tasks import stop_tasks
 
@@ -175,6 +176,8 @@ async def store_context(app: web.Application) -> AsyncIterator[None]:
     except StoreError as exc:
         raise StartupError(f"alert store {redact_url(url)}: {exc}") from exc
     app[STORE] = store
+    if isinstance(store, PostgresStore):
+        store.observe_delivery_groups(app[METRICS].delivery_group_size.observe)
     app[METRICS].store_up.set(1)
     logger.info("alert store ready: %s", redact_url(url))
     probe = asyncio.create_task(probe_store_forever(app, config.store.probe_interval_seconds))

@@ -102,6 +102,13 @@ class BridgeMetrics:
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )
+        self.delivery_group_size = Histogram(
+            "secmon_bridge_store_delivery_group_size",
+            "Webhook deliveries recorded by one store statement and commit (group commit; "
+            "PostgreSQL store only).",
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=self.registry,
+        )
         self.store_up = Gauge(
             "secmon_bridge_store_up",
             "1 if the alert store answered its last operation or probe, else 0.",

@@ -43,7 +43,7 @@ class GroupCommit(Generic[T, R]):
         self._write = write
         self._max_group = max_group
         self._max_in_flight = max_in_flight
-        self._on_group = on_group
+        self.on_group = on_group  # told each group's size as it is taken
         self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
         self._writers: set[asyncio.Task[None]] = set()
         # Writers still draining. Counted apart from the tasks: a writer that found the queue
@@ -71,8 +71,8 @@ class GroupCommit(Generic[T, R]):
         while self._queue:
             count = min(len(self._queue), self._max_group)
             group = [self._queue.popleft() for _ in range(count)]
-            if self._on_group is not None:
-                self._on_group(count)
+            if self.on_group is not None:
+                self.on_group(count)
             try:
                 outcomes = await self._write([item for item, _ in group])
                 if len(outcomes) != count:

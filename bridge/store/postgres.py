@@ -155,6 +155,10 @@ class PostgresStore:
     async def record_delivery(self, delivery: Delivery) -> list[ReceiptResult]:
         return await self._deliveries.submit(delivery)
 
+    def observe_delivery_groups(self, observe: Callable[[int], None] | None) -> None:
+        """Have ``observe`` told how many deliveries each delivery statement records."""
+        self._deliveries.on_group = observe
+
     async def _record_group(
         self, deliveries: list[Delivery]
     ) -> list[list[ReceiptResult] | BaseException]:

@@ -8,12 +8,21 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.alertmanager import parse_payload, to_delivery
+from bridge.app import create_app
 from bridge.store import open_store
 from bridge.store.base import AlertQuery, Delivery, StoreError
 from bridge.store.postgres import PostgresStore
-from tests.bridge.helpers import drop_bridge_tables, make_alert, make_payload, query
+from tests.bridge.helpers import (
+    bridge_config,
+    drop_bridge_tables,
+    make_alert,
+    make_payload,
+    post_payload,
+    query,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -73,3 +82,23 @@ async def test_a_delivery_the_database_refuses_fails_alone(postgres_url: str) ->
         assert (await store.list_alerts(AlertQuery())).alerts == []  # receipts, not processed
     finally:
         await store.close()
+
+
+async def test_group_sizes_are_on_metrics(postgres_url: str) -> None:
+    """`secmon_bridge_store_delivery_group_size` counts one observation per statement."""
+    await drop_bridge_tables(postgres_url)
+    async with TestClient(TestServer(create_app(bridge_config(postgres_url)))) as client:
+        payloads = [make_payload(make_alert(f"m{n}")) for n in range(6)]
+        statuses = await asyncio.gather(
+            *(post_payload(client, p, wait_for_pipeline=False) for p in payloads)
+        )
+        assert [status for status, _ in statuses] == [200] * 6
+        async with client.get("/metrics") as response:
+            text = await response.text()
+    observed = {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("secmon_bridge_store_delivery_group_size_")
+    }
+    assert observed["secmon_bridge_store_delivery_group_size_sum"] == 6  # every delivery
+    assert 1 <= observed["secmon_bridge_store_delivery_group_size_count"] <= 6
