@@ -166,11 +166,11 @@ class PostgresStore:
         (say, a body jsonb cannot hold) must not fail the others: on such an error each is
         tried again alone, and only the one at fault gets it. Trouble reaching the
         database fails the whole group: every delivery of it answers 503."""
-        arguments = group_arguments(deliveries)
+        group = group_arguments(deliveries)
 
         async def run(connection: Any) -> list[list[ReceiptResult]]:
-            rows = await connection.fetch(sql.RECORD_DELIVERIES, *arguments)
-            return group_results(deliveries, rows)
+            rows = await connection.fetch(sql.RECORD_DELIVERIES, *group.arguments)
+            return group_results(deliveries, group, rows)
 
         try:
             return list(await self._with_connection(run))

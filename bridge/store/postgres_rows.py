@@ -9,6 +9,7 @@ each delivery in order, with the same meaning the SQLite store gives it alert by
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,9 +25,24 @@ from bridge.store.base import (
 from bridge.store.rows import stored_alert as alert_from_row
 
 
-def group_arguments(deliveries: Sequence[Delivery]) -> tuple[Any, ...]:
-    """Positional arguments for ``RECORD_DELIVERIES``: the group's distinct payloads in
-    arrival order, and its distinct receipts and instance keys sorted for a stable lock order.
+@dataclass(frozen=True, slots=True)
+class DeliveryGroup:
+    """A group of deliveries reduced for ``RECORD_DELIVERIES``.
+
+    ``arguments``: the statement's positional arguments. ``first_receipt`` and
+    ``first_instance``: the index of the first delivery carrying each receipt and each
+    instance key, which :func:`group_results` needs to answer each delivery as if the group
+    had been written one delivery after the other.
+    """
+
+    arguments: tuple[Any, ...]
+    first_receipt: Mapping[tuple[str, datetime, str], int]
+    first_instance: Mapping[tuple[str, datetime], int]
+
+
+def group_arguments(deliveries: Sequence[Delivery]) -> DeliveryGroup:
+    """The group's distinct payloads in arrival order, and its distinct receipts and instance
+    keys sorted for a stable lock order.
 
     Identical bodies (an HA pair's twin deliveries) become one payload row received ``n``
     times; a receipt carried by several deliveries is one row, first stored with the first
@@ -34,8 +50,8 @@ def group_arguments(deliveries: Sequence[Delivery]) -> tuple[Any, ...]:
     """
     payloads: dict[str, list[Any]] = {}
     receipts: dict[tuple[str, datetime, str], list[Any]] = {}
-    instance_keys: set[tuple[str, datetime]] = set()
-    for delivery in deliveries:
+    first_instance: dict[tuple[str, datetime], int] = {}
+    for index, delivery in enumerate(deliveries):
         at = delivery.received_at
         payload = payloads.get(delivery.sha256)
         if payload is None:
@@ -47,16 +63,16 @@ def group_arguments(deliveries: Sequence[Delivery]) -> tuple[Any, ...]:
             key = alert.receipt_key
             receipt = receipts.get(key)
             if receipt is None:
-                receipts[key] = [1, delivery.sha256, at, at]
+                receipts[key] = [1, delivery.sha256, at, at, index]
             else:
                 receipt[0] += 1
                 receipt[3] = max(receipt[3], at)
-            instance_keys.add(alert.instance_key)
+            first_instance.setdefault(alert.instance_key, index)
     shas = list(payloads)  # in arrival order: payload ids follow it
     firsts = [payloads[sha][0] for sha in shas]
     receipt_keys = sorted(receipts)
-    instances = sorted(instance_keys)
-    return (
+    instances = sorted(first_instance)
+    arguments = (
         shas,
         [d.group_key for d in firsts],
         [d.receiver for d in firsts],
@@ -74,10 +90,12 @@ def group_arguments(deliveries: Sequence[Delivery]) -> tuple[Any, ...]:
         [key[0] for key in instances],
         [key[1] for key in instances],
     )
+    first_receipt = {key: receipt[4] for key, receipt in receipts.items()}
+    return DeliveryGroup(arguments, first_receipt, first_instance)
 
 
 def group_results(
-    deliveries: Sequence[Delivery], rows: Sequence[Mapping[str, Any]]
+    deliveries: Sequence[Delivery], group: DeliveryGroup, rows: Sequence[Mapping[str, Any]]
 ) -> list[list[ReceiptResult]]:
     """Each delivery's results, in alert order, from the statement's per-receipt rows.
 
@@ -86,13 +104,9 @@ def group_results(
     the group's deliveries been written one at a time: a re-sent receipt, a known instance.
     """
     stored = {(row["fingerprint"], row["starts_at"], row["status"]): row for row in rows}
-    receipt_seen: set[tuple[str, datetime, str]] = set()
-    instance_seen: set[tuple[str, datetime]] = set()
     results: list[list[ReceiptResult]] = []
-    for delivery in deliveries:
+    for index, delivery in enumerate(deliveries):
         outcomes: dict[tuple[str, datetime, AlertStatus], ReceiptOutcome] = {}
-        first_receipts = {a.receipt_key for a in delivery.alerts} - receipt_seen
-        first_instances = {a.instance_key for a in delivery.alerts} - instance_seen
         for alert in delivery.alerts:
             key = alert.receipt_key
             row = stored.get(key)
@@ -100,11 +114,9 @@ def group_results(
                 continue  # results_in_order says which receipt is missing
             outcomes[key] = ReceiptOutcome(
                 int(row["instance_id"]),
-                bool(row["inserted"]) and key in first_receipts,
-                bool(row["created"]) and alert.instance_key in first_instances,
+                bool(row["inserted"]) and group.first_receipt[key] == index,
+                bool(row["created"]) and group.first_instance[alert.instance_key] == index,
             )
-        receipt_seen |= first_receipts
-        instance_seen |= first_instances
         results.append(results_in_order(delivery, outcomes))
     return results
 
