@@ -23,15 +23,7 @@ def test_demo_delivers_the_critical_kong_alert_within_60_seconds(
     prometheus_binary: str, alertmanager_binary: str
 ) -> None:
     env = dict(os.environ)
-    for name in (
-        "KONG_EDGE",
-        "KONG_INTERNAL",
-        "EXPORTER",
-        "BRIDGE",
-        "PROMETHEUS",
-        "ALERTMANAGER",
-        "SLACK",
-    ):
+    for name in DEMO_PORTS:
         env[f"SECMON_DEMO_{name}_PORT"] = str(free_port())
     result = subprocess.run(
         [
