@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from bridge.store.base import Delivery, IncomingAlert
 
@@ -69,7 +70,56 @@ class WebhookPayload(BaseModel):
 
 def parse_payload(body: bytes) -> WebhookPayload:
     """Validate a webhook body; raises pydantic's ``ValidationError`` (see :func:`describe`)."""
-    return WebhookPayload.model_validate_json(body)
+    payload = WebhookPayload.model_validate_json(body)
+    if b"\\u0000" in body:  # rare: only then look for the string that holds it
+        _refuse_nul(payload)
+    return payload
+
+
+def _refuse_nul(payload: WebhookPayload) -> None:
+    """Refuse a NUL character in a field the store keeps in columns: PostgreSQL's text and
+    jsonb cannot hold one. Both stores refuse it alike, with the field's path, before
+    anything is stored. (Unknown fields live only in the raw body, which keeps the escape.)"""
+    known: dict[str, Any] = {
+        "groupKey": payload.group_key,
+        "receiver": payload.receiver,
+        "externalURL": payload.external_url,
+        "groupLabels": payload.group_labels,
+        "commonLabels": payload.common_labels,
+        "commonAnnotations": payload.common_annotations,
+        "alerts": [
+            {
+                "labels": alert.labels,
+                "annotations": alert.annotations,
+                "generatorURL": alert.generator_url,
+                "fingerprint": alert.fingerprint,
+            }
+            for alert in payload.alerts
+        ],
+    }
+    found: list[tuple[str | int, ...]] = []
+
+    def walk(value: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(value, str):
+            if "\x00" in value:
+                found.append(path)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(key, (*path, "(name)"))
+                walk(item, (*path, key.replace("\x00", "\\u0000")))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, index))
+
+    walk(known, ())
+    if found:
+        error = PydanticCustomError("nul_character", _NUL)
+        raise ValidationError.from_exception_data(
+            "WebhookPayload", [{"type": error, "loc": path, "input": None} for path in found]
+        )
+
+
+_NUL = "NUL characters (\\u0000) cannot be stored"
 
 
 def describe(error: ValidationError) -> list[str]:

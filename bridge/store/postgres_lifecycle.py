@@ -504,9 +504,9 @@ async def open_counts(connection: Any) -> dict[str, int]:
 
 # A body with pending receipts stays: the recovery sweep rebuilds their alerts from it.
 _PRUNE_BODIES = """
-UPDATE webhook_payloads SET payload = '{}'::jsonb
+UPDATE webhook_payloads SET payload = '{}'
 WHERE id IN (SELECT id FROM webhook_payloads p
-             WHERE received_at < $1 AND payload <> '{}'::jsonb
+             WHERE received_at < $1 AND payload <> '{}'
                AND NOT EXISTS (SELECT 1 FROM pending_receipts r WHERE r.payload_id = p.id)
              ORDER BY received_at LIMIT $2)
 """

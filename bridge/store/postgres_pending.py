@@ -27,7 +27,7 @@ WITH claimed AS (
 -- receipt was given. ``created``: the instance's first receipt, with no instance written yet
 -- (or one its receiver wrote before migration 0013, never classified).
 SELECT c.fingerprint, c.starts_at, c.status, c.payload_id, p.sha256, p.received_at,
-       p.payload::text AS body, coalesce(a.id, r.instance_id) AS instance_id,
+       p.payload AS body, coalesce(a.id, r.instance_id) AS instance_id,
        (a.id IS NULL OR a.classified_at IS NULL)
        AND NOT EXISTS (SELECT 1 FROM alert_receipts o
                        WHERE o.fingerprint = c.fingerprint AND o.starts_at = c.starts_at

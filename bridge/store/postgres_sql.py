@@ -24,7 +24,7 @@ INSERT_SCHEMA_VERSION = "INSERT INTO schema_migrations (version, name) VALUES ($
 # A group of deliveries (bridge.store.group_commit), reduced to distinct rows by
 # bridge.store.postgres_rows.group_arguments:
 # $1-$10: distinct payloads in arrival order (sha256, group key, receiver, status, truncated
-#         alerts, alert count, raw body as text (the jsonb codec must not re-encode it), times
+#         alerts, alert count, the raw body as received, times
 #         received, first and last receive time).
 # $11-$17: distinct receipts (fingerprint, starts_at, status, multiplicity, the sha256 of the
 #          first payload carrying it, first and last receive time).
@@ -48,7 +48,7 @@ WITH payload AS (
                                        alert_count, payload, received_count, received_at,
                                        last_received_at)
     SELECT d.sha256, d.group_key, d.receiver, d.status, d.truncated_alerts, d.alert_count,
-           d.body::jsonb, d.n, d.first_at, d.last_at
+           d.body, d.n, d.first_at, d.last_at
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[],
                 $7::text[], $8::int[], $9::timestamptz[], $10::timestamptz[]) WITH ORDINALITY
          AS d (sha256, group_key, receiver, status, truncated_alerts, alert_count, body, n,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -213,3 +214,46 @@ async def test_postgres_retention_indexes_built_beforehand_are_kept(postgres_url
         ("notifications_escalation",),
         ("security_events_created_at",),
     ]
+
+
+@pytest.mark.postgres
+async def test_postgres_bodies_become_text_and_new_values_use_lz4(postgres_url: str) -> None:
+    """Migration 0015: a body stored as jsonb reads back as the same JSON, now text; the
+    retention index still finds bodies to empty; the large JSON columns compress with lz4."""
+    connection = await postgres_before(postgres_url, "lz4_and_raw_bodies")
+    try:
+        await connection.execute(
+            "INSERT INTO webhook_payloads (sha256, group_key, receiver, status, "
+            "truncated_alerts, alert_count, payload, received_at, last_received_at) "
+            "VALUES ('d', '{}:{}', 'secmon', 'firing', 0, 0, $1::text::jsonb, now(), now())",
+            '{"version": "4", "alerts": []}',
+        )
+    finally:
+        await connection.close()
+
+    store = await open_store(postgres_url)
+    await store.close()
+    [(body,)] = await query(postgres_url, "SELECT payload FROM webhook_payloads")
+    assert json.loads(body) == {"version": "4", "alerts": []}
+    compression = await query(
+        postgres_url,
+        "SELECT attrelid::regclass::text || '.' || attname, attcompression::text FROM pg_attribute "
+        "WHERE attcompression::text <> '' AND attrelid::regclass::text IN "
+        "('webhook_payloads', 'alert_instances', 'alert_timeline', 'security_events') "
+        "ORDER BY 1",
+    )
+    assert compression == [
+        ("alert_instances.annotations", "l"),
+        ("alert_instances.duplicates", "l"),
+        ("alert_instances.enrichment", "l"),
+        ("alert_instances.labels", "l"),
+        ("alert_instances.reasons", "l"),
+        ("alert_timeline.detail", "l"),
+        ("security_events.details", "l"),
+        ("webhook_payloads.payload", "l"),
+    ]
+    [(index,)] = await query(
+        postgres_url,
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'webhook_payloads_unpruned'",
+    )
+    assert index.endswith("WHERE (payload <> '{}'::text)")

@@ -123,6 +123,13 @@ async def test_body_that_is_not_json_gets_400(client: BridgeClient) -> None:
         (lambda p: p.pop("groupKey"), "groupKey"),
         (lambda p: p.update(truncatedAlerts=-1), "truncatedAlerts"),
         (lambda p: p.update(alerts={}), "alerts"),
+        # No store can keep a NUL character (PostgreSQL's text and jsonb refuse it).
+        (lambda p: p["alerts"][0]["labels"].update(team="a\u0000b"), "alerts.0.labels.team"),
+        (
+            lambda p: p["alerts"][0]["annotations"].update({"n\u0000": "x"}),
+            "alerts.0.annotations.(name)",
+        ),
+        (lambda p: p.update(groupKey="{}:\u0000"), "groupKey"),
     ],
 )
 async def test_schema_violation_gets_400_naming_the_field(
