@@ -41,7 +41,9 @@ import asyncpg
 from redis.asyncio import Redis
 
 REPO = Path(__file__).resolve().parents[2]
-LOADGEN = Path(__file__).resolve().with_name("loadgen.py")
+# The load generator runs as a module of this checkout (python -m, from its root).
+CHECKOUT = Path(__file__).resolve().parents[2]
+LOADGEN_MODULE = "benchmarks.bridge.loadgen"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 # Fixed, public benchmark credentials for a bridge that listens on loopback only.
@@ -414,7 +416,8 @@ def bridge_config(args: argparse.Namespace, port: int, database_url: str) -> dic
 def loadgen_command(args: argparse.Namespace, url: str, out: Path) -> list[str]:
     return [
         sys.executable,
-        str(LOADGEN),
+        "-m",
+        LOADGEN_MODULE,
         f"--url={url}",
         f"--token={WEBHOOK_TOKEN}",
         f"--duration={args.duration:g}",
@@ -470,6 +473,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             loadgen = subprocess.run(  # noqa: S603
                 loadgen_command(args, f"{base}/api/v1/alertmanager", out),
                 check=False,
+                cwd=CHECKOUT,
                 timeout=args.duration + args.warmup + 120,
             )
             wall = time.monotonic() - started

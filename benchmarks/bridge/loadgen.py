@@ -1,7 +1,8 @@
 """Load generator for the bridge's Alertmanager webhook: v4 payloads from concurrent senders.
 
-Each sender posts, waits for the answer and posts again (closed loop), or, with ``--rate``,
-follows a fixed global schedule (open loop) so latency can be read at a given load. One seeded
+Each sender (one keep-alive connection, :mod:`benchmarks.bridge.httpclient`) posts, waits for
+the answer and posts again (closed loop), or, with ``--rate``, follows a fixed global schedule
+(open loop) so latency can be read at a given load. One seeded
 payload mix feeds all senders: a fraction ``--duplicate-ratio`` of payloads re-send a recent
 group, half of them byte-identical (a repeat flush) and half from the "other" HA replica
 (another ``externalURL``, so another body), exactly what Alertmanager clusters deliver.
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
+from benchmarks.bridge.httpclient import HttpClient, ProtocolError
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Re-sends pick among the most recent groups, as Alertmanager re-sends the groups it holds.
@@ -175,8 +176,12 @@ class Options:
     timeout: float
 
 
+# What a request can end in without an answer: it may or may not have been stored.
+_FAILURES = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ProtocolError,
+             TimeoutError, ValueError)  # fmt: skip
+
+
 async def _sender(
-    session: aiohttp.ClientSession,
     options: Options,
     mix: PayloadMix,
     tally: Tally,
@@ -184,6 +189,21 @@ async def _sender(
     deadline: float,
 ) -> None:
     headers = {"Authorization": f"Bearer {options.token}", "Content-Type": "application/json"}
+    client = HttpClient(options.url, headers)
+    try:
+        await _send_all(client, options, mix, tally, schedule, deadline)
+    finally:
+        client.close()
+
+
+async def _send_all(
+    client: HttpClient,
+    options: Options,
+    mix: PayloadMix,
+    tally: Tally,
+    schedule: list[float],
+    deadline: float,
+) -> None:
     interval = options.alerts_per_payload / options.rate if options.rate > 0 else 0.0
     # Bounded in time (deadline) and, as a backstop, in count.
     for _ in range(100_000_000):
@@ -199,10 +219,10 @@ async def _sender(
         group_id, body, _resend = mix.next()
         tally.sent_groups.add(group_id)
         try:
-            async with session.post(options.url, data=body, headers=headers) as response:
-                await response.read()
-                status = str(response.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            async with asyncio.timeout(options.timeout):
+                code, _answer = await client.post(body)
+            status = str(code)
+        except _FAILURES as exc:
             status = type(exc).__name__
             tally.unanswered_groups.add(group_id)
             if len(tally.error_samples) < MAX_ERRORS_KEPT:
@@ -233,15 +253,9 @@ async def run(options: Options) -> dict[str, Any]:
     deadline = measure_from + options.duration
     tally = Tally(measure_from=measure_from)
     schedule = [start]
-    connector = aiohttp.TCPConnector(limit=options.senders, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=options.timeout)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        await asyncio.gather(
-            *(
-                _sender(session, options, mix, tally, schedule, deadline)
-                for _ in range(options.senders)
-            )
-        )
+    await asyncio.gather(
+        *(_sender(options, mix, tally, schedule, deadline) for _ in range(options.senders))
+    )
     wall = time.perf_counter() - start
     usage_end = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (usage_end.ru_utime - usage_start.ru_utime) + (usage_end.ru_stime - usage_start.ru_stime)
