@@ -2,7 +2,9 @@
 
 The writer runs with ``synchronous=FULL``: a delivery is on disk before the webhook answers
 2xx, and group commit (see :mod:`bridge.store.sqlite_worker`) keeps that affordable. Reads run
-on a second connection and thread, which WAL lets proceed while the writer commits.
+on a second connection and thread, which WAL lets proceed while the writer commits; WAL
+checkpoints on a third (:mod:`bridge.store.sqlite_checkpoint`), so the writer does not copy
+pages back into the database file inside its commits.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from bridge.store.records import (
     PrunedHistory,
     Transition,
 )
+from bridge.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 from bridge.store.sqlite_worker import SqliteWorker
 
 T = TypeVar("T")
@@ -68,6 +71,7 @@ class SqliteStore:
         self._timeout = timeout
         self._writer = SqliteWorker(self._connect_writer, name="sqlite-writer", group_commit=True)
         self._reader = SqliteWorker(self._connect_reader, name="sqlite-reader", group_commit=False)
+        self._checkpointer = Checkpointer(self._connect_checkpointer)
 
     @classmethod
     async def open(cls, url: str, *, timeout_seconds: float = 5.0) -> SqliteStore:
@@ -77,6 +81,7 @@ class SqliteStore:
             await asyncio.to_thread(store._migrate)
             await store._writer.start()
             await store._reader.start()
+            store._checkpointer.start()
         except (sqlite3.Error, OSError, ValueError) as exc:
             await store.close()
             raise StoreError(f"cannot open SQLite database {store._path}: {exc}") from exc
@@ -92,6 +97,12 @@ class SqliteStore:
         connection = self._connect()
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = FULL")
+        connection.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+        return connection
+
+    def _connect_checkpointer(self) -> sqlite3.Connection:
+        connection = self._connect()
+        connection.execute("PRAGMA synchronous = FULL")  # syncs around each copy
         return connection
 
     def _connect_reader(self) -> sqlite3.Connection:
@@ -210,5 +221,6 @@ class SqliteStore:
         )
 
     async def close(self) -> None:
+        await asyncio.to_thread(self._checkpointer.stop)
         await self._writer.stop()
         await self._reader.stop()
