@@ -86,6 +86,10 @@ class EscalationConfig(BaseModel):
     enabled: bool = True
     # How often the scheduler looks for due levels (new alerts also wake it at once).
     tick_seconds: float = Field(default=10.0, gt=0)
+    # New alerts wake the scheduler at most this soon after its last tick began, so a busy
+    # bridge ticks a few times a second and each tick claims many alerts' first levels
+    # (0: every wake ticks at once). An idle bridge's first new alert is claimed at once.
+    kick_delay_seconds: float = Field(default=0.25, ge=0, le=60)
     # Alerts handled per store round trip; a larger backlog takes several rounds per tick.
     batch_size: int = Field(default=500, ge=1)
     recipients: dict[str, list[str]] = Field(default_factory=dict)

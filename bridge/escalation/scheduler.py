@@ -71,7 +71,8 @@ def plan(
 
 @dataclass
 class EscalationScheduler:
-    """Ticks every ``config.tick_seconds`` and whenever :meth:`kick` is called."""
+    """Ticks every ``config.tick_seconds`` and whenever :meth:`kick` is called, but not
+    sooner than ``config.kick_delay_seconds`` after the previous tick began."""
 
     config: EscalationConfig
     store: Callable[[], EscalationStore]
@@ -140,8 +141,10 @@ class EscalationScheduler:
             self._task = None
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
+            started = loop.time()
             try:
                 await self.tick()
             except StoreError as exc:
@@ -152,3 +155,9 @@ class EscalationScheduler:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.config.tick_seconds):
                     await self._wake.wait()
+            # Woken by new alerts right after a tick: wait out the rest of the kick delay, so
+            # that one tick (one due query, one claim statement) takes the alerts of many
+            # pipeline passes instead of one tick per pass.
+            rest = started + self.config.kick_delay_seconds - loop.time()
+            if rest > 0:
+                await asyncio.sleep(rest)

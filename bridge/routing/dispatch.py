@@ -114,7 +114,8 @@ class Dispatcher:
 
     async def escalate(self, alert: DueAlert, claim: Claim) -> None:
         """The scheduler's ``on_claimed``: deliver the level without holding up the tick."""
-        self.spawn(self._level(alert, claim))
+        if claim.channels:  # a level that reaches no channel is recorded, nothing to send
+            self.spawn(self._level(alert, claim))
 
     def update(self, alert_id: int) -> None:
         """Update the messages sent for ``alert_id`` to its current status (ack, resolve)."""

@@ -203,3 +203,60 @@ async def test_escalation_resumes_when_a_suppression_ends(store: AlertStore) -> 
     )
     await s.tick()
     assert [level for _, level, _ in sent] == [1, 2]
+
+
+async def test_kicks_soon_after_a_tick_wait_out_the_kick_delay(store: AlertStore) -> None:
+    """An idle scheduler ticks at once when kicked; kicks right after a tick are batched into
+    one tick, no sooner than ``kick_delay_seconds`` after the previous one began."""
+    ticks: list[float] = []
+    loop = asyncio.get_running_loop()
+    sched = scheduler(store, Clock(T0), Sent(), tick_seconds=3600, kick_delay_seconds=0.3)
+    original = sched.tick
+
+    async def counted() -> list[Claim]:
+        ticks.append(loop.time())
+        return await original()
+
+    sched.tick = counted  # type: ignore[method-assign]
+    sched.start()
+    try:
+        for _ in range(100):  # the first tick runs as the scheduler starts
+            if ticks:
+                break
+            await asyncio.sleep(0.01)
+        for _ in range(3):  # three passes' worth of new alerts, close together
+            sched.kick()
+            await asyncio.sleep(0.02)
+        for _ in range(100):
+            if len(ticks) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.4)  # no tick left over from the three kicks
+    finally:
+        await sched.stop()
+    assert len(ticks) == 2
+    assert ticks[1] - ticks[0] >= 0.3
+
+
+async def test_with_no_kick_delay_every_kick_ticks(store: AlertStore) -> None:
+    ticks: list[float] = []
+    sched = scheduler(store, Clock(T0), Sent(), tick_seconds=3600, kick_delay_seconds=0)
+    original = sched.tick
+
+    async def counted() -> list[Claim]:
+        ticks.append(0.0)
+        return await original()
+
+    sched.tick = counted  # type: ignore[method-assign]
+    sched.start()
+    try:
+        for expected in (1, 2, 3):
+            if expected > 1:
+                sched.kick()
+            for _ in range(100):
+                if len(ticks) >= expected:
+                    break
+                await asyncio.sleep(0.01)
+    finally:
+        await sched.stop()
+    assert len(ticks) == 3
