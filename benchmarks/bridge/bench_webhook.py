@@ -41,8 +41,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 REPO = Path(__file__).resolve().parents[2]
-# The load generator runs as a module of this checkout (python -m, from its root).
-CHECKOUT = Path(__file__).resolve().parents[2]
+# The load generator runs as a module of this checkout (python -m, from REPO).
 LOADGEN_MODULE = "benchmarks.bridge.loadgen"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -473,7 +472,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             loadgen = subprocess.run(  # noqa: S603
                 loadgen_command(args, f"{base}/api/v1/alertmanager", out),
                 check=False,
-                cwd=CHECKOUT,
+                cwd=REPO,
                 timeout=args.duration + args.warmup + 120,
             )
             wall = time.monotonic() - started

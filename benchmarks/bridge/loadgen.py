@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import resource
@@ -189,53 +190,39 @@ async def _sender(
     deadline: float,
 ) -> None:
     headers = {"Authorization": f"Bearer {options.token}", "Content-Type": "application/json"}
-    client = HttpClient(options.url, headers)
-    try:
-        await _send_all(client, options, mix, tally, schedule, deadline)
-    finally:
-        client.close()
-
-
-async def _send_all(
-    client: HttpClient,
-    options: Options,
-    mix: PayloadMix,
-    tally: Tally,
-    schedule: list[float],
-    deadline: float,
-) -> None:
-    interval = options.alerts_per_payload / options.rate if options.rate > 0 else 0.0
-    # Bounded in time (deadline) and, as a backstop, in count.
-    for _ in range(100_000_000):
-        if interval:
-            slot = schedule[0]
-            schedule[0] = slot + interval
-            delay = slot - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        started = time.perf_counter()
-        if started >= deadline:
-            return
-        group_id, body, _resend = mix.next()
-        tally.sent_groups.add(group_id)
-        try:
-            async with asyncio.timeout(options.timeout):
-                code, _answer = await client.post(body)
-            status = str(code)
-        except _FAILURES as exc:
-            status = type(exc).__name__
-            tally.unanswered_groups.add(group_id)
-            if len(tally.error_samples) < MAX_ERRORS_KEPT:
-                tally.error_samples.append(f"{status}: {exc}")
-        finished = time.perf_counter()
-        if status.startswith("2"):
-            tally.acknowledged_groups.add(group_id)
-        tally.statuses[status] += 1
-        if started >= tally.measure_from:
-            tally.latencies.append(finished - started)
-            tally.measured_requests += 1
+    with contextlib.closing(HttpClient(options.url, headers)) as client:
+        interval = options.alerts_per_payload / options.rate if options.rate > 0 else 0.0
+        # Bounded in time (deadline) and, as a backstop, in count.
+        for _ in range(100_000_000):
+            if interval:
+                slot = schedule[0]
+                schedule[0] = slot + interval
+                delay = slot - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            started = time.perf_counter()
+            if started >= deadline:
+                return
+            group_id, body, _resend = mix.next()
+            tally.sent_groups.add(group_id)
+            try:
+                async with asyncio.timeout(options.timeout):
+                    code, _answer = await client.post(body)
+                status = str(code)
+            except _FAILURES as exc:
+                status = type(exc).__name__
+                tally.unanswered_groups.add(group_id)
+                if len(tally.error_samples) < MAX_ERRORS_KEPT:
+                    tally.error_samples.append(f"{status}: {exc}")
+            finished = time.perf_counter()
             if status.startswith("2"):
-                tally.measured_alerts += options.alerts_per_payload
+                tally.acknowledged_groups.add(group_id)
+            tally.statuses[status] += 1
+            if started >= tally.measure_from:
+                tally.latencies.append(finished - started)
+                tally.measured_requests += 1
+                if status.startswith("2"):
+                    tally.measured_alerts += options.alerts_per_payload
 
 
 def _percentile(ordered: Sequence[float], fraction: float) -> float:

@@ -122,8 +122,7 @@ class Dispatcher:
         self.spawn(self._update(alert_id))
 
     async def _level(self, alert: DueAlert, claim: Claim) -> None:
-        if not claim.channels:
-            return
+        # escalate() spawns this only for a level that reaches a channel.
         # Nothing is sent for an alert before its L1, so only later levels have a thread.
         refs = await self.store().message_refs(alert.id) if claim.level > 1 else {}
         state: State = "firing" if claim.level == 1 else "escalated"
