@@ -1,9 +1,11 @@
 """The PostgreSQL store (asyncpg pool), for production and for several bridge replicas.
 
-Rows are written in (fingerprint, startsAt, status) order, so concurrent deliveries that
-overlap (HA Alertmanagers, group re-sends) take row locks in the same order and cannot deadlock
-each other. Every call is bounded by the configured timeout; connection trouble of any kind
-becomes :class:`~bridge.store.base.StoreUnavailable`, which the receiver turns into a 503.
+Receipts are written in (fingerprint, startsAt, status) order, so concurrent deliveries that
+overlap (HA Alertmanagers, group re-sends) take their row locks in the same order; payload rows
+follow arrival order, and the rare deadlock that allows between two replicas' delivery
+statements is run again instead of answered with a 503. Every call is bounded by the
+configured timeout; connection trouble of any kind becomes
+:class:`~bridge.store.base.StoreUnavailable`, which the receiver turns into a 503.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ DELIVERY_WRITERS = 1
 
 # Errors that mean "not now" rather than "never": the network, the server going away or
 # refusing connections, resource exhaustion, and serialization/deadlock rollbacks.
+# A delivery statement PostgreSQL ended as a deadlock victim is run again (the statement is
+# its own transaction and idempotent) before its webhooks get a 503.
+DELIVERY_DEADLOCK_ATTEMPTS = 3
 _TEMPORARY: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
@@ -169,7 +174,16 @@ class PostgresStore:
         group = group_arguments(deliveries)
 
         async def run(connection: Any) -> list[list[ReceiptResult]]:
-            rows = await connection.fetch(sql.RECORD_DELIVERIES, *group.arguments)
+            for attempt in range(1, DELIVERY_DEADLOCK_ATTEMPTS + 1):
+                try:
+                    rows = await connection.fetch(sql.RECORD_DELIVERIES, *group.arguments)
+                    break
+                except asyncpg.exceptions.DeadlockDetectedError:
+                    # Another replica's statement holds a payload row this one needs, and
+                    # the other way round (see RECORD_DELIVERIES); PostgreSQL rolled this
+                    # one back whole, so running it again records the group once.
+                    if attempt == DELIVERY_DEADLOCK_ATTEMPTS:
+                        raise
             return group_results(deliveries, group, rows)
 
         try:

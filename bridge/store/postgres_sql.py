@@ -38,10 +38,11 @@ INSERT_SCHEMA_VERSION = "INSERT INTO schema_migrations (version, name) VALUES ($
 # pipeline's write, which creates one row per (fingerprint, startsAt), sorts it out.
 # Receipts are written in key order, so two replicas' statements take their row locks in the
 # same order. Payloads are written in arrival order instead (their ids are the recovery
-# sweep's replay order); only the same body reaching two replicas at once (a retry while the
-# first attempt is still in flight) can then make two statements wait for each other, and
-# PostgreSQL's deadlock check ends that after deadlock_timeout: one webhook gets a 503 and
-# Alertmanager sends it again.
+# sweep's replay order); two replicas' groups that hold the same two bodies in opposite
+# orders (the same payloads delivered to both replicas at once) can then wait for each
+# other. PostgreSQL's deadlock check ends that after deadlock_timeout by rolling one
+# statement back, and the store runs it again (PostgresStore._record_group), so both groups'
+# webhooks get their 200.
 RECORD_DELIVERIES = """
 WITH payload AS (
     INSERT INTO webhook_payloads AS p (sha256, group_key, receiver, status, truncated_alerts,

@@ -7,7 +7,9 @@ import asyncio
 import dataclasses
 import json
 from datetime import UTC, datetime
+from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -104,3 +106,40 @@ async def test_group_sizes_are_on_metrics(postgres_url: str) -> None:
     }
     assert observed["secmon_bridge_store_delivery_group_size_sum"] == 6  # every delivery
     assert 1 <= observed["secmon_bridge_store_delivery_group_size_count"] <= 6
+
+
+async def test_a_deadlocked_delivery_statement_runs_again(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two replicas' groups can hold the same bodies in opposite orders; PostgreSQL then rolls
+    one statement back as a deadlock victim. The store runs it again: the webhook gets its
+    results, not a 503, and the alerts are stored once."""
+    await drop_bridge_tables(postgres_url)
+    store = await open_store(postgres_url)
+    assert isinstance(store, PostgresStore)
+    calls = 0
+    real = store._with_connection
+
+    async def deadlock_once(fn: Any) -> Any:
+        class Victim:
+            def __init__(self, connection: Any) -> None:
+                self._connection = connection
+
+            async def fetch(self, *args: Any) -> Any:
+                nonlocal calls
+                calls += 1
+                if calls == 1:
+                    raise asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+                return await self._connection.fetch(*args)
+
+        return await real(lambda connection: fn(Victim(connection)))
+
+    monkeypatch.setattr(store, "_with_connection", deadlock_once)
+    try:
+        results = await store.record_delivery(delivery("dl-1", "dl-2"))
+    finally:
+        monkeypatch.undo()
+        await store.close()
+    assert calls == 2
+    assert [r.created for r in results] == [True, True]
+    assert await query(postgres_url, "SELECT count(*) FROM alert_receipts") == [(2,)]
