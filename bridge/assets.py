@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from bridge.frozen import frozen
 
 CRITICALITIES = ("low", "medium", "high", "critical")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AssetRow:
     platform: str
     asset_id: str

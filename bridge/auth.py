@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from dataclasses import dataclass
 
 from aiohttp import web
 
 from bridge.config import BridgeConfig
+from bridge.frozen import frozen
 
 REALM = "secmon-bridge"
 
@@ -22,7 +22,7 @@ def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BasicCredentials:
     username: str
     password: str
@@ -31,7 +31,7 @@ class BasicCredentials:
         return f"BasicCredentials(username={self.username!r}, password='**********')"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Authenticator:
     """Accepts a request carrying any one of the configured credentials.
 

@@ -8,7 +8,6 @@ offending value, because that value may be a secret.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,11 @@ import yaml
 from pydantic import ValidationError
 
 from bridge.config import MAX_WORKERS, BridgeConfig, build_config, env_name, workers_problem
+from bridge.frozen import frozen
 from bridge.netaddr import split_host_port
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigProblem:
     """One thing wrong with the configuration: where (field path) and what."""
 

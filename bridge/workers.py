@@ -39,7 +39,6 @@ import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -47,6 +46,7 @@ from aiohttp import web
 from prometheus_client.multiprocess import mark_process_dead
 
 from bridge.config import BridgeConfig
+from bridge.frozen import frozen
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ PARENT_CHECK_SECONDS = 1.0
 BACKLOG = 1024
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WorkerSlot:
     """What one worker process is told: its number, the shared socket, the metrics files."""
 

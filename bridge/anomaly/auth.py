@@ -17,18 +17,18 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from bridge.anomaly.base import JSON, Score, State
 from bridge.anomaly.calibrate import Ring
+from bridge.frozen import frozen
 
 EARTH_RADIUS_KM = 6371.0088
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AuthCounts:
     """Logins of one service in one interval."""
 
@@ -36,7 +36,7 @@ class AuthCounts:
     total: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Login:
     identity: str
     timestamp: float
@@ -44,7 +44,7 @@ class Login:
     longitude: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TravelFinding:
     identity: str
     distance_km: float

@@ -14,11 +14,12 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+from bridge.frozen import frozen
 
 JSON = Any
 """A value ``json.dumps`` accepts; kept loose because state shapes differ per detector."""
@@ -28,7 +29,7 @@ State = dict[str, JSON]
 InputT_contra = TypeVar("InputT_contra", contravariant=True)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Score:
     """One scored point, named as vmanomaly names its output series."""
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import aiohttp
+
+from bridge.frozen import frozen
 
 # Prometheus refuses ranges of more than 11,000 points per series; stay below it.
 MAX_POINTS_PER_REQUEST = 10_000
@@ -28,7 +30,7 @@ class QueryFailed(Exception):
         self.outcome = outcome
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Series:
     """One series of a range query: its labels (``__name__`` dropped) and points, oldest first."""
 
@@ -37,7 +39,7 @@ class Series:
     values: Sequence[float]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RangeResult:
     series: list[Series]
     warnings: list[str] = field(default_factory=list)

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import Metric
 
 from bridge.anomaly.base import Score
+from bridge.frozen import frozen
 
 FIELDS: tuple[tuple[str, str, str], ...] = (
     ("score", "anomaly_score", "Anomaly score: 0-1 normal, above 1 anomalous (vmanomaly)."),
@@ -31,7 +31,7 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Published:
     """The current score of one series, with the labels it is published under."""
 

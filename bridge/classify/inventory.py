@@ -23,7 +23,6 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 import yaml
 
 from bridge.classify.model import CRITICALITY_LEVELS
+from bridge.frozen import frozen
 
 _ENTRY_FIELDS = frozenset(
     {"id", "pattern", "platform", "owner", "environment", "criticality", "tags"}
@@ -41,7 +41,7 @@ class InventoryError(ValueError):
     """The inventory file is unreadable or malformed; the message names file and field."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Asset:
     """One inventory entry (``id`` or ``pattern`` set, never both)."""
 

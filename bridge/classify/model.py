@@ -8,9 +8,11 @@ returns a :class:`Classification` whose ``reasons`` answer "why is this critical
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any, Protocol
+
+from bridge.frozen import frozen
 
 # Ordered from least to most severe; the index is the severity's rank.
 SEVERITY_LEVELS: tuple[str, ...] = ("low", "medium", "high", "critical")
@@ -18,7 +20,7 @@ CRITICALITY_LEVELS: tuple[str, ...] = SEVERITY_LEVELS
 URGENCY_LEVELS: tuple[str, ...] = ("low", "medium", "high", "immediate")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AlertFacts:
     """What classification needs from one alert (labels as compiled rules attach them)."""
 
@@ -38,7 +40,7 @@ class AlertFacts:
     anomaly_score: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Reason:
     """One decision and why.
 
@@ -53,7 +55,7 @@ class Reason:
         return {"factor": self.factor, "effect": self.effect, "detail": self.detail}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HistoryCounts:
     """How often the same rule fired on the same asset before (alert instances)."""
 
@@ -71,7 +73,7 @@ class ClassificationContext(Protocol):
     ) -> list[int]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Classification:
     """The engine's verdict on one alert, with every decision's reason."""
 

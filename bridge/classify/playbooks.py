@@ -10,11 +10,12 @@ the file system.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from bridge.frozen import frozen
 
-@dataclass(frozen=True, slots=True)
+
+@frozen
 class PlaybookMatch:
     """The playbook found (a URL, advice text, or a file path) and where it came from."""
 

@@ -23,10 +23,11 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bridge.frozen import frozen
 
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 MONTHS = tuple(name.lower() for name in calendar.month_name[1:])
@@ -44,7 +45,7 @@ class TimeIntervalError(ValueError):
         self.path = path
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TimeInterval:
     """One compiled interval; ``None`` fields match everything."""
 

@@ -9,15 +9,16 @@ the primary's stored row is the caller's job, driven by :class:`DedupeDecision`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
+
+from bridge.frozen import frozen
 
 if TYPE_CHECKING:
     from bridge.dedupe.config import DedupeConfig
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DedupeCandidate:
     """One alert as dedupe sees it; ``seen_at`` should be the receipt time."""
 
@@ -31,7 +32,7 @@ class DedupeCandidate:
     seen_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DedupeDecision:
     """``primary_id`` None: the candidate is (now) a primary; otherwise it duplicates that one."""
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
 
 from bridge.dedupe.config import DedupeWeights
+from bridge.frozen import frozen
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -29,7 +29,7 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / union if union else 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Signature:
     """The compared fields of an alert; ``""`` stands for a missing value (as in Redis)."""
 

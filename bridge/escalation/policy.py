@@ -18,18 +18,18 @@ recipient of its policy: everyone is told at once and nothing is left to escalat
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bridge.api.models import parse_duration
+from bridge.frozen import frozen
 
 IMMEDIATE = "immediate"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Level:
     level: int
     delay: timedelta

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bridge.frozen import frozen
 from bridge.notify.base import MessageRef
 from bridge.notify.delivery import DeadLetter, DeliveryAttempt
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DueAlert:
     """An open alert the scheduler has to look at now, with the levels already claimed."""
 
@@ -35,7 +35,7 @@ class DueAlert:
     claimed: frozenset[int]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Claim:
     """One level of one alert to insert into ``escalations``."""
 

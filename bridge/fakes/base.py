@@ -24,6 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bridge.frozen import frozen
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -37,7 +39,7 @@ class Fault:
     body: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RecordedRequest:
     method: str
     path: str

@@ -16,13 +16,13 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from bridge.frozen import frozen
 from bridge.secretfile import read_secret_file
 
 Severity = Literal["critical", "high", "medium", "low"]
@@ -36,7 +36,7 @@ SEVERITY_EMOJI: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MessageRef:
     """Where a channel put a message, so later updates can address it.
 
@@ -69,13 +69,13 @@ class MessageRef:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Link:
     title: str
     url: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Notification:
     """One thing to tell one channel about one alert (built by the routing/escalation stages)."""
 
@@ -113,7 +113,7 @@ class Notification:
         return self.dedup_key or f"secmon-{self.alert_id}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Payload:
     """What a notifier puts on the wire, minus credentials and timestamps (added by ``send``).
 
@@ -153,7 +153,7 @@ class Outcome(enum.StrEnum):
     PERMANENT = "permanent"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SendResult:
     """How one attempt went. ``error`` is written by us and never contains a secret."""
 

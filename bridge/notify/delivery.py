@@ -34,6 +34,7 @@ from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from bridge.frozen import frozen
 from bridge.notify.base import Notification, Notifier, Outcome, Payload, SendResult
 
 DELIVERY_OUTCOMES = ("sent", "dead_letter")
@@ -44,7 +45,7 @@ Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RetryPolicy:
     """Bounds of one delivery. Defaults retry for up to 5 minutes, like Alertmanager would."""
 
@@ -70,7 +71,7 @@ class RetryPolicy:
 # -- delivery log ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DeliveryAttempt:
     channel: str
     alert_id: str
@@ -119,7 +120,7 @@ class InMemoryDeliveryLog:
 # -- dead letters ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DeadLetter:
     id: str
     payload: Payload
@@ -313,7 +314,7 @@ class Deliverer:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReplayResult:
     letter: DeadLetter
     result: SendResult

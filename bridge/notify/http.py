@@ -12,11 +12,11 @@ import email.utils
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from bridge.frozen import frozen
 from bridge.notify.base import SendResult
 
 RETRYABLE_4XX = frozenset({408, 429})
@@ -53,7 +53,7 @@ def classify_status(status: int, *, retry_after: str | None = None, what: str = 
     return SendResult.permanent(status=status, error=f"HTTP {status}{detail}")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HttpAnswer:
     status: int
     headers: Mapping[str, str]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from pydantic import ValidationError
 
+from bridge.frozen import frozen
 from bridge.notify.base import Notifier, NotifierConfig
 from bridge.notify.email_ses import SesConfig, SesNotifier
 from bridge.notify.email_smtp import SmtpConfig, SmtpNotifier
@@ -28,14 +28,14 @@ from bridge.notify.webhook import WebhookConfig, WebhookNotifier
 CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Deps:
     """What the app lends notifiers: the shared HTTP session (owned by its cleanup_ctx)."""
 
     session: aiohttp.ClientSession
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NotifierType:
     config: type[NotifierConfig]
     build: Callable[[str, Any, Deps], Notifier]
@@ -66,7 +66,7 @@ REGISTRY: dict[str, NotifierType] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigProblem:
     channel: str
     field: str

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs
 
 from redis.asyncio import Redis
 
+from bridge.frozen import frozen
 from bridge.notify.slack import ACK_ACTION, RESOLVE_ACTION
 
 TOLERANCE_SECONDS = 300
@@ -113,7 +114,7 @@ class RedisReplayGuard:
             raise SlackSignatureError("replayed request")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SlackAction:
     action: Literal["acknowledge", "resolve"]
     alert_id: str

@@ -10,18 +10,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol, cast, runtime_checkable
 
 from bridge.classify import Classification
 from bridge.dedupe import DedupeDecision
+from bridge.frozen import frozen
 from bridge.store.base import AlertStore, Delivery, ReceiptResult
 
 # Stages are built with the app, the store opens when it starts: stages look it up per run.
 StoreRef = Callable[[], AlertStore]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Batch:
     """One stored delivery, what storing each alert did, and what the stages found so far.
 
@@ -121,7 +122,7 @@ def _untimed(stage: str, seconds: float) -> None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Pipeline:
     stages: Sequence[Stage]
     # Stages that run pass after pass, each in the order the passes started (see

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge.dedupe import DedupeDecision
+from bridge.frozen import frozen
 from bridge.metrics import BridgeMetrics
 from bridge.pipeline.base import Batch, StoreRef, yield_to_loop
 from bridge.pipeline.compliance import assessments
@@ -263,7 +264,7 @@ def applied(batch: Batch, done: AppliedWrite) -> Batch:
     return dataclasses.replace(batch, receipts=receipts)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PreparedPass:
     """A pass and its write, planned and encoded, waiting for its turn to be applied."""
 

@@ -18,12 +18,12 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from prometheus_client import Counter, Gauge
 
+from bridge.frozen import frozen
 from bridge.keys import METRICS, PIPELINE, STORE
 from bridge.metrics import BridgeMetrics
 from bridge.pipeline.base import Batch, Pipeline, StageFailed, StoreRef, Turn
@@ -148,7 +148,7 @@ class PassOrder:
             section.finish(ticket)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PassTurn:
     """One pass's ticket (a :class:`~bridge.pipeline.base.Turn`)."""
 

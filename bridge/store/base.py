@@ -11,11 +11,11 @@ once, with its classification.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bridge.assets import AssetStore
+from bridge.frozen import frozen
 
 if TYPE_CHECKING:
     from bridge.store.pending import PendingDelivery
@@ -45,7 +45,7 @@ class StoreUnavailable(StoreError):
     """The store cannot be reached or cannot write right now; callers answer 503 and retry."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IncomingAlert:
     """One alert as Alertmanager delivered it, plus the columns derived from its labels."""
 
@@ -95,7 +95,7 @@ class IncomingAlert:
         return self.annotations.get("title") or self.alertname
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Delivery:
     """One webhook POST: the raw body (kept verbatim, unknown fields included) and its alerts."""
 
@@ -109,7 +109,7 @@ class Delivery:
     alerts: Sequence[IncomingAlert]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReceiptResult:
     """What recording one alert of a delivery did, and what the pipeline has to do with it.
 
@@ -128,7 +128,7 @@ class ReceiptResult:
     resolved: bool
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReceiptOutcome:
     """What the store did with one distinct receipt of a delivery."""
 
@@ -169,7 +169,7 @@ def results_in_order(
     return results
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StoredAlert:
     """An alert instance as the API shows it.
 
@@ -219,7 +219,7 @@ class StoredAlert:
     silence_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AlertQuery:
     """Filters for listing alerts, newest first; ``before_id`` continues a previous page."""
 
@@ -232,7 +232,7 @@ class AlertQuery:
     limit: int = 100
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AlertPage:
     alerts: Sequence[StoredAlert]
     # The id to pass as ``before_id`` for the next page; None on the last page.

@@ -8,16 +8,17 @@ a crash mid-migration leaves the schema at the previous version.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
+
+from bridge.frozen import frozen
 
 Dialect = Literal["sqlite", "postgres"]
 
 _FILENAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Migration:
     version: int
     name: str

@@ -16,12 +16,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
 
+from bridge.frozen import frozen
 from bridge.store.base import AlertStatus, Delivery, IncomingAlert, ReceiptResult, StoreError
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class NotYetVisible(WriteConflict):
     resolution depends on its firing, so such waits never go round in a circle."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PendingDelivery:
     """Claimed unprocessed receipts of one stored payload, as the pipeline's input."""
 

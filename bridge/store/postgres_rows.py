@@ -9,10 +9,10 @@ each delivery in order, with the same meaning the SQLite store gives it alert by
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bridge.frozen import frozen
 from bridge.jsontext import loads
 from bridge.store.base import (
     AlertStatus,
@@ -25,7 +25,7 @@ from bridge.store.base import (
 from bridge.store.rows import stored_alert as alert_from_row
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DeliveryGroup:
     """A group of deliveries reduced for ``RECORD_DELIVERIES``.
 

@@ -10,9 +10,11 @@ stays about receiving.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
+
+from bridge.frozen import frozen
 
 if TYPE_CHECKING:
     from bridge.store.base import StoredAlert
@@ -46,7 +48,7 @@ class InvalidTransition(ValueError):
         self.status = status
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TimelineEntry:
     """One line of an alert's history: what happened, when, who did it."""
 
@@ -58,7 +60,7 @@ class TimelineEntry:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Occurrence:
     """One distinct receipt (fingerprint, startsAt, status) of an alert."""
 
@@ -70,7 +72,7 @@ class Occurrence:
     received_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NewInstance:
     """An alert instance as the pipeline's write creates it, in one row: the columns of its
     first receipt, what the stages decided (classification, the duplicate link) and what the
@@ -114,7 +116,7 @@ class NewInstance:
     duplicates: Sequence[DuplicateLink] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class InstanceUpdate:
     """What one write changes on an alert instance stored before it: duplicates merged into
     it (occurrence count, last occurrence, duplicates list) and Alertmanager's resolution.
@@ -131,7 +133,7 @@ class InstanceUpdate:
     resolve: tuple[datetime | None, datetime] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SecurityEvent:
     """A detection recorded in ``security_events``: one per new alert instance."""
 
@@ -145,7 +147,7 @@ class SecurityEvent:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ComplianceAssessment:
     """The current state of one control of one framework on one asset, as an alert shows it.
 
@@ -170,7 +172,7 @@ def current_assessments(
     return [latest[key] for key in sorted(latest)]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DuplicateLink:
     """``alert_id`` was found to repeat ``primary_id``: merge it into the primary."""
 
@@ -182,7 +184,7 @@ class DuplicateLink:
     source: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProcessingWrite:
     """Everything the pipeline decided for one pass of deliveries; written in one transaction.
 
@@ -205,7 +207,7 @@ class ProcessingWrite:
     compliance: Sequence[ComplianceAssessment] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PreparedWrite:
     """A :class:`ProcessingWrite` with what its store computes before the write may start
     (``arguments``: the statement's parameters, encoded), so that the part that runs in pass
@@ -215,7 +217,7 @@ class PreparedWrite:
     arguments: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AppliedWrite:
     """What a :class:`ProcessingWrite` did that depended on the stored state."""
 
@@ -226,7 +228,7 @@ class AppliedWrite:
     timings: Sequence[ResolvedTiming] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PrunedHistory:
     """What one batch of history retention deleted."""
 
@@ -250,7 +252,7 @@ PER_ALERT_TABLES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ResolvedTiming:
     """An alert that reached ``resolved``: its (final) severity and creation-to-resolution time."""
 
@@ -259,7 +261,7 @@ class ResolvedTiming:
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Transition:
     """A lifecycle action on one alert (from the API, or the expiry sweep)."""
 
@@ -272,7 +274,7 @@ class Transition:
     silence_id: str | None = None  # suppress: the Alertmanager silence created with it
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AlertDetail:
     """An alert with its occurrences and timeline, for ``GET /api/v1/alerts/{id}``."""
 
@@ -281,7 +283,7 @@ class AlertDetail:
     timeline: Sequence[TimelineEntry]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClassificationHistory:
     """What classification looks up for a batch: history counts and open alerts."""
 
