@@ -35,6 +35,7 @@ from bridge.store.escalation_postgres import PostgresEscalationStore
 from bridge.store.group_commit import GroupCommit
 from bridge.store.migrate import load_migrations, pending
 from bridge.store.pending import PendingDelivery
+from bridge.store.postgres_columns import JoinedStatement
 from bridge.store.postgres_rows import group_arguments, group_results, stored_alert
 from bridge.store.records import (
     AlertDetail,
@@ -58,6 +59,8 @@ DELIVERY_WRITERS = 1
 # A delivery statement PostgreSQL ended as a deadlock victim is run again (the statement is
 # its own transaction and idempotent) before its webhooks get a 503.
 DELIVERY_DEADLOCK_ATTEMPTS = 3
+# The delivery statement with its arrays sent as joined text (see postgres_columns).
+_RECORD_DELIVERIES = JoinedStatement.of(sql.RECORD_DELIVERIES)
 _TEMPORARY: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
@@ -172,11 +175,12 @@ class PostgresStore:
         tried again alone, and only the one at fault gets it. Trouble reaching the
         database fails the whole group: every delivery of it answers 503."""
         group = group_arguments(deliveries)
+        statement, arguments = _RECORD_DELIVERIES.bind(group.arguments)
 
         async def run(connection: Any) -> list[list[ReceiptResult]]:
             for attempt in range(1, DELIVERY_DEADLOCK_ATTEMPTS + 1):
                 try:
-                    rows = await connection.fetch(sql.RECORD_DELIVERIES, *group.arguments)
+                    rows = await connection.fetch(statement, *arguments)
                     break
                 except asyncpg.exceptions.DeadlockDetectedError:
                     # Another replica's statement holds a payload row this one needs, and

@@ -15,6 +15,7 @@ import asyncpg
 from bridge.jsontext import dumps
 from bridge.store.base import StoredAlert
 from bridge.store.pending import AlreadyProcessed, NotYetVisible, WriteConflict
+from bridge.store.postgres_columns import JoinedStatement
 from bridge.store.postgres_rows import stored_alert
 from bridge.store.records import (
     PER_ALERT_TABLES,
@@ -236,9 +237,12 @@ _PROBLEMS = {
 _RACED = "alert_instances_fingerprint_starts_at_key"
 
 
+_APPLY_STATEMENT = JoinedStatement.of(_APPLY)
+
+
 def prepare_processing(write: ProcessingWrite) -> PreparedWrite:
-    """The statement's arguments, encoded before the pass's turn to write."""
-    return PreparedWrite(write, _apply_arguments(write))
+    """The statement and its arguments, encoded before the pass's turn to write."""
+    return PreparedWrite(write, _APPLY_STATEMENT.bind(_apply_arguments(write)))
 
 
 async def apply_processing(connection: Any, write: ProcessingWrite) -> AppliedWrite:
@@ -250,14 +254,14 @@ async def apply_prepared(connection: Any, prepared: PreparedWrite) -> AppliedWri
     # and the pending rows go in the same transaction as the rest: a crash that loses this
     # write leaves its receipts pending, and the recovery sweep writes them again. So the
     # transaction skips waiting for its WAL flush.
-    write, arguments = prepared.write, prepared.arguments
+    write, (statement, arguments) = prepared.write, prepared.arguments
     try:
         if not write.compliance:
             # One statement is its own transaction: one round trip on the hot path.
-            row = await connection.fetchrow(_APPLY, *arguments)
+            row = await connection.fetchrow(statement, *arguments)
         else:
             async with connection.transaction():
-                row = await connection.fetchrow(_APPLY, *arguments)
+                row = await connection.fetchrow(statement, *arguments)
                 await _assess(connection, current_assessments(write.compliance))
     except asyncpg.exceptions.RaiseError as exc:
         problem = _PROBLEMS.get(str(exc))
